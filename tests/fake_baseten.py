@@ -1,0 +1,335 @@
+"""A loopback fake of Baseten: the GraphQL calls and S3 upload `truss push` makes, and the
+management REST API tuna uses. Tests start it on 127.0.0.1 and point tuna and truss at it.
+
+Deployments move through a scripted list of statuses, one step per status read, so tests never
+wait on real time. Faults (an HTTP status or a dropped connection) can be queued per route.
+"""
+
+from __future__ import annotations
+
+import base64
+import itertools
+import json
+import re
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+READY_SCRIPT = ("BUILDING", "BUILDING", "DEPLOYING", "LOADING_MODEL", "ACTIVE")
+BUILD_FAILURE_SCRIPT = ("BUILDING", "BUILDING", "BUILD_FAILED")
+DEFAULT_AUTOSCALING = {"min_replica": 0, "max_replica": 1, "autoscaling_window": 60,
+                       "scale_down_delay": 900, "concurrency_target": 1,
+                       "target_utilization_percentage": 70}
+AUTOSCALING_FIELDS = set(DEFAULT_AUTOSCALING)
+
+
+@dataclass
+class Deployment:
+    id: str
+    model_id: str
+    script: list[str]
+    config: dict
+    reads: int = 0
+    created_at: float = field(default_factory=time.time)
+
+    @property
+    def status(self) -> str:
+        return self.script[min(self.reads, len(self.script) - 1)]
+
+    def read_status(self) -> str:
+        status = self.status
+        self.reads += 1
+        return status
+
+
+@dataclass
+class Model:
+    id: str
+    name: str
+    deployments: dict[str, Deployment] = field(default_factory=dict)
+    production_id: str | None = None
+    autoscaling: dict = field(default_factory=lambda: dict(DEFAULT_AUTOSCALING))
+
+
+@dataclass
+class Fault:
+    method: str
+    path: re.Pattern
+    status: int  # 0 drops the connection without an answer
+    times: int
+    headers: dict = field(default_factory=dict)
+
+
+class FakeBaseten:
+    def __init__(self, api_key: str = "fake-key-0123456789"):
+        self.api_key = api_key
+        self.models: dict[str, Model] = {}
+        self.secrets: set[str] = set()
+        self.script: tuple[str, ...] = READY_SCRIPT
+        self.logs = ["Starting vLLM", "Loading weights from /models"]
+        self.requests: list[tuple[str, str]] = []  # (method, path) of every request, in order
+        self.uploads: dict[str, bytes] = {}
+        self.faults: list[Fault] = []
+        self.delete_keeps_model = False  # a delete that answers 200 yet leaves the model
+        self._ids = itertools.count(1)
+        self._lock = threading.RLock()
+        self._server: ThreadingHTTPServer | None = None
+
+    # --- test controls -------------------------------------------------------------------
+
+    def fail(self, method: str, path_pattern: str, status: int, times: int = 1, **headers):
+        self.faults.append(Fault(method, re.compile(path_pattern), status, times, headers))
+
+    def add_model(self, name: str, script: tuple[str, ...] = ("ACTIVE",)) -> Model:
+        with self._lock:
+            model = Model(self._new_id("m"), name)
+            self.models[model.id] = model
+            deployment = Deployment(self._new_id("d"), model.id, list(script), {})
+            model.deployments[deployment.id] = deployment
+            model.production_id = deployment.id
+            return model
+
+    def model_named(self, name: str) -> Model | None:
+        return next((m for m in self.models.values() if m.name == name), None)
+
+    def count(self, method: str, path_pattern: str) -> int:
+        return sum(1 for m, p in self.requests if m == method and re.fullmatch(path_pattern, p))
+
+    @property
+    def url(self) -> str:
+        assert self._server is not None
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def start(self) -> FakeBaseten:
+        fake = self
+
+        class Handler(_Handler):
+            baseten = fake
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        if self._server:
+            self._server.shutdown()
+            self._server.server_close()
+
+    # --- internals -----------------------------------------------------------------------
+
+    def _new_id(self, prefix: str) -> str:
+        return f"{prefix}{next(self._ids):05d}"
+
+    def _take_fault(self, method: str, path: str) -> Fault | None:
+        with self._lock:
+            for fault in self.faults:
+                if fault.times > 0 and fault.method == method and fault.path.fullmatch(path):
+                    fault.times -= 1
+                    return fault
+        return None
+
+    def _create(self, model: Model, config: dict) -> Deployment:
+        deployment = Deployment(self._new_id("d"), model.id, list(self.script), config)
+        model.deployments[deployment.id] = deployment
+        if model.production_id is None:
+            model.production_id = deployment.id
+        return deployment
+
+    def graphql(self, query: str) -> dict:
+        with self._lock:
+            if "teams" in query and "Teams" in query:
+                return {"teams": [{"id": "t1", "name": "Default", "default": True}]}
+            if "truss_validation" in query:
+                return {"truss_validation": {"success": True, "details": "{}"}}
+            if "model_s3_upload_credentials" in query:
+                return {"model_s3_upload_credentials": {
+                    "s3_bucket": "fake-bucket", "s3_key": f"uploads/{self._new_id('u')}.tgz",
+                    "aws_access_key_id": "AKIAFAKE", "aws_secret_access_key": "fake",
+                    "aws_session_token": "fake", "endpoint_url": self.url,
+                    "region_name": "us-east-1"}}
+            if "create_model_version_from_truss" in query:
+                model = self.models[_arg(query, "model_id")]
+                return {"create_model_version_from_truss": self._version(
+                    model, self._create(model, _config(query)))}
+            if "create_model_from_truss" in query:
+                model = Model(self._new_id("m"), _arg(query, "name"))
+                self.models[model.id] = model
+                return {"create_model_from_truss": self._version(
+                    model, self._create(model, _config(query)))}
+            if "models(" in query:
+                return {"models": [{"id": m.id, "name": m.name, "team": {"id": "t1",
+                                    "name": "Default"}} for m in self.models.values()]}
+        raise KeyError(f"fake Baseten does not know this query: {query[:80]}")
+
+    def _version(self, model: Model, deployment: Deployment) -> dict:
+        return {"model_version": {
+            "id": deployment.id,
+            "oracle": {"id": model.id, "name": model.name,
+                       "hostname": f"model-{model.id}.api.baseten.co"},
+            "instance_type": {"name": "fake-instance"}}}
+
+    def deployment_json(self, model: Model, deployment: Deployment, read: bool = True) -> dict:
+        status = deployment.read_status() if read else deployment.status
+        active = status in ("ACTIVE", "UNHEALTHY")
+        return {
+            "id": deployment.id, "model_id": model.id, "name": deployment.id, "status": status,
+            "active_replica_count": max(1, model.autoscaling["min_replica"]) if active else 0,
+            "autoscaling_settings": dict(model.autoscaling) if status != "BUILDING" else None,
+            "is_production": model.production_id == deployment.id,
+            "environment": "production" if model.production_id == deployment.id else None,
+            "instance_type_name": "fake-instance", "created_at": "2026-11-23T00:00:00Z",
+        }
+
+    def rest(self, method: str, path: str, body: dict | None) -> tuple[int, dict]:
+        with self._lock:
+            if path == "/v1/secrets" and method == "GET":
+                return 200, {"secrets": [{"name": s} for s in sorted(self.secrets)]}
+            if path.startswith("/v1/models") and method == "GET" and path.count("/") == 2:
+                name = _query_param(path, "name")
+                found = [m for m in self.models.values() if name is None or m.name == name]
+                return 200, {"models": [self._model_json(m) for m in found]}
+            match = re.fullmatch(r"/v1/models/([^/?]+)(/.*)?", path)
+            if not match or match.group(1) not in self.models:
+                return 404, {"error": "not found"}
+            model, rest = self.models[match.group(1)], match.group(2) or ""
+            if rest == "" and method == "GET":
+                return 200, self._model_json(model)
+            if rest == "" and method == "DELETE":
+                if not self.delete_keeps_model:
+                    del self.models[model.id]
+                return 200, {"id": model.id, "deleted": True}
+            if rest == "/environments/production" and method == "PATCH":
+                settings = (body or {}).get("autoscaling_settings", {})
+                if set(settings) - AUTOSCALING_FIELDS:
+                    return 400, {"error": f"unknown fields {sorted(set(settings) - AUTOSCALING_FIELDS)}"}
+                model.autoscaling.update(settings)
+                return 200, {"status": "ACCEPTED", "message": "queued"}
+            if rest == "/environments/production" and method == "GET":
+                current = model.deployments.get(model.production_id or "")
+                return 200, {"name": "production", "model_id": model.id,
+                             "autoscaling_settings": dict(model.autoscaling),
+                             "current_deployment": current and self.deployment_json(
+                                 model, current, read=False)}
+            match = re.fullmatch(r"/deployments/([^/?]+)(/logs)?(\?.*)?", rest)
+            if match:
+                deployment = (model.deployments.get(model.production_id or "")
+                              if match.group(1) == "production"
+                              else model.deployments.get(match.group(1)))
+                if deployment is None:
+                    return 404, {"error": "no such deployment"}
+                if match.group(2) and method == "GET":
+                    now = int(time.time() * 1000)
+                    lines = [{"timestamp": str(now * 1_000_000 + i), "message": line,
+                              "replica": "r1"} for i, line in enumerate(self.logs)]
+                    if _query_param(path, "direction") == "desc":
+                        lines.reverse()
+                    return 200, {"logs": lines[:int(_query_param(path, "limit") or 500)]}
+                if method == "GET":
+                    return 200, self.deployment_json(model, deployment)
+        return 404, {"error": f"fake Baseten has no route {method} {path}"}
+
+    def _model_json(self, model: Model) -> dict:
+        return {"id": model.id, "name": model.name, "created_at": "2026-11-23T00:00:00Z",
+                "deployments_count": len(model.deployments),
+                "production_deployment_id": model.production_id,
+                "development_deployment_id": None, "instance_type_name": "fake-instance",
+                "team_name": "Default"}
+
+
+def _arg(query: str, name: str) -> str:
+    match = re.search(rf'\b{name}:\s*"([^"]*)"', query)
+    if not match:
+        raise KeyError(f"query has no {name} argument")
+    return match.group(1)
+
+
+def _config(query: str) -> dict:
+    return json.loads(base64.b64decode(_arg(query, "config")))
+
+
+def _query_param(path: str, name: str) -> str | None:
+    from urllib.parse import parse_qs, urlsplit
+
+    values = parse_qs(urlsplit(path).query).get(name)
+    return values[0] if values else None
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    baseten: FakeBaseten
+
+    def log_message(self, *args):  # keep test output quiet
+        pass
+
+    def _body(self) -> bytes:
+        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            chunks = []
+            while True:
+                size = int(self.rfile.readline().split(b";")[0].strip(), 16)
+                if size == 0:
+                    while self.rfile.readline().strip():  # trailers
+                        pass
+                    return b"".join(chunks)
+                chunks.append(self.rfile.read(size))
+                self.rfile.readline()
+        return self.rfile.read(int(self.headers.get("Content-Length") or 0))
+
+    def _send(self, status: int, payload: dict | None, headers: dict | None = None) -> None:
+        data = json.dumps(payload).encode() if payload is not None else b""
+        self.send_response(status)
+        for key, value in (headers or {}).items():
+            self.send_header(key, str(value))
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _authorized(self) -> bool:
+        auth = self.headers.get("Authorization", "")
+        return auth in (f"Api-Key {self.baseten.api_key}", f"Bearer {self.baseten.api_key}")
+
+    def _handle(self, method: str) -> None:
+        fake = self.baseten
+        body = self._body()
+        fake.requests.append((method, self.path))
+        fault = fake._take_fault(method, self.path.split("?")[0])
+        if fault is not None:
+            if fault.status == 0:
+                self.close_connection = True
+                self.connection.shutdown(2)
+                return
+            self._send(fault.status, {"error": "injected fault", "retry_after": 0}, fault.headers)
+            return
+        if method == "PUT":  # the S3 upload of the packed Truss directory
+            fake.uploads[self.path] = body
+            self._send(200, None, {"ETag": '"fake-etag"'})
+            return
+        if not self._authorized():
+            self._send(401, {"error": "invalid api key"})
+            return
+        payload = json.loads(body) if body else None
+        if self.path.rstrip("/") == "/graphql":
+            try:
+                self._send(200, {"data": fake.graphql(payload["query"])})
+            except KeyError as exc:
+                self._send(200, {"errors": [{"message": str(exc)}]})
+            return
+        status, answer = fake.rest(method, self.path, payload)
+        self._send(status, answer)
+
+    def do_GET(self):
+        self._handle("GET")
+
+    def do_POST(self):
+        self._handle("POST")
+
+    def do_PUT(self):
+        self._handle("PUT")
+
+    def do_PATCH(self):
+        self._handle("PATCH")
+
+    def do_DELETE(self):
+        self._handle("DELETE")

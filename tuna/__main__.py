@@ -1,0 +1,3 @@
+from tuna.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,96 @@
+"""GPU catalog: specs and provider prices, loaded from data/catalog.toml."""
+
+from __future__ import annotations
+
+import difflib
+import re
+import tomllib
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+
+from tuna.errors import InvalidValue
+
+
+@dataclass(frozen=True)
+class Gpu:
+    name: str
+    vram_gb: int
+    architecture: str
+
+
+@dataclass(frozen=True)
+class Offer:
+    gpu: str
+    provider: str
+    provider_gpu_id: str
+    price_per_gpu_hour: float
+    billing_unit: str
+    source: str
+    date: str
+
+    def to_json(self) -> dict:
+        return {
+            "gpu": self.gpu,
+            "provider": self.provider,
+            "provider_gpu_id": self.provider_gpu_id,
+            "price_per_gpu_hour": self.price_per_gpu_hour,
+        }
+
+
+def _key(name: str) -> str:
+    return re.sub(r"[\s_-]", "", name).upper()
+
+
+@dataclass(frozen=True)
+class Catalog:
+    gpus: dict[str, Gpu]
+    offers: tuple[Offer, ...]
+    aliases: dict[str, str]  # normalised spelling -> canonical GPU name
+
+    @classmethod
+    def from_toml(cls, text: str) -> Catalog:
+        data = tomllib.loads(text)
+        gpus, aliases = {}, {}
+        for name, spec in data["gpus"].items():
+            gpus[name] = Gpu(name, spec["vram_gb"], spec["architecture"])
+            for spelling in [name, *spec.get("aliases", [])]:
+                aliases[_key(spelling)] = name
+        offers = []
+        for provider, entry in data["providers"].items():
+            for offer in entry["offers"]:
+                if offer["gpu"] not in gpus:
+                    raise ValueError(f"catalog: {provider} offers unknown GPU {offer['gpu']!r}")
+                offers.append(
+                    Offer(offer["gpu"], provider, offer["id"], float(offer["price"]),
+                          entry["billing_unit"], entry["source"], entry["date"])
+                )
+        return cls(gpus, tuple(offers), aliases)
+
+    def resolve(self, name: str) -> str:
+        """The canonical name for what the user typed; an unknown name suggests close ones."""
+        canonical = self.aliases.get(_key(name))
+        if canonical:
+            return canonical
+        close = difflib.get_close_matches(_key(name), list(self.aliases), n=3, cutoff=0.5)
+        names = sorted({self.aliases[c] for c in close})
+        hint = f"; did you mean {', '.join(names)}?" if names else ""
+        raise InvalidValue("gpu", f"unknown GPU {name!r}{hint} (`tuna show-gpus` lists them)")
+
+    def providers(self) -> list[str]:
+        return sorted({o.provider for o in self.offers})
+
+    def offers_for(self, gpu: str | None = None, provider: str | None = None) -> list[Offer]:
+        """Matching offers, cheapest first."""
+        found = [o for o in self.offers
+                 if (gpu is None or o.gpu == gpu) and (provider is None or o.provider == provider)]
+        return sorted(found, key=lambda o: (o.price_per_gpu_hour, o.provider, o.gpu))
+
+    def offer(self, gpu: str, provider: str) -> Offer | None:
+        found = self.offers_for(gpu, provider)
+        return found[0] if found else None
+
+
+@cache
+def load() -> Catalog:
+    return Catalog.from_toml(resources.files("tuna").joinpath("data/catalog.toml").read_text())

@@ -1,0 +1,215 @@
+"""What flows between the CLI, the host and the providers, validated where it enters."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import asdict, dataclass, field
+from enum import Enum
+from functools import cache
+from importlib import resources
+
+from tuna.errors import InvalidValue
+
+# Hugging Face repo ids: owner/name, letters, digits, '-', '_', '.', at most 96 characters each.
+_HF_PART = r"[A-Za-z0-9](?:[A-Za-z0-9._-]{0,94}[A-Za-z0-9])?"
+_MODEL_ID = re.compile(rf"{_HF_PART}/{_HF_PART}")
+# Service names become remote resource names and URL parts: a DNS label.
+_SERVICE_NAME = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
+# A git branch, tag or commit: no spaces, no leading '-', no '..'.
+_REVISION = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._/-]{0,99}")
+# A container image reference: registry/name:tag or name@sha256:digest.
+_IMAGE = re.compile(r"[a-z0-9][a-z0-9._/-]{0,199}(?::[A-Za-z0-9_][A-Za-z0-9._-]{0,127})?"
+                    r"(?:@sha256:[a-f0-9]{64})?")
+# A provider-side secret name.
+_SECRET = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
+
+MAX_GPUS = 64
+MAX_MODEL_LEN = 16 * 1024 * 1024
+MAX_CONCURRENCY = 1024
+MAX_REPLICAS = 1000
+MAX_SCALE_DOWN_DELAY_S = 86400
+
+
+class ColdStartMode(str, Enum):
+    FAST_BOOT = "fast_boot"  # skip CUDA graph capture: faster start, slower decoding
+    NO_FAST_BOOT = "no_fast_boot"
+
+
+class Status(str, Enum):
+    """Lifecycle of a service in tuna's state store."""
+
+    PENDING = "pending"  # recorded, nothing remote known to exist yet
+    DEPLOYING = "deploying"
+    ACTIVE = "active"  # ready to serve, possibly scaled to zero
+    UNHEALTHY = "unhealthy"  # running but failing health checks
+    INACTIVE = "inactive"  # deactivated: serves nothing and costs nothing until reactivated
+    FAILED = "failed"
+    DESTROYED = "destroyed"
+
+
+@cache
+def quantization_methods() -> tuple[str, ...]:
+    text = resources.files("tuna").joinpath("data/vllm.toml").read_text()
+    return tuple(tomllib.loads(text)["quantization_methods"])
+
+
+def _whole_number(name: str, value: object, low: int, high: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise InvalidValue(name, f"must be a whole number from {low} to {high}, got {value!r}")
+    return value
+
+
+def default_service_name(model: str) -> str:
+    """A DNS-safe name derived from the model id: Qwen/Qwen3-0.6B -> qwen3-0-6b."""
+    slug = re.sub(r"[^a-z0-9]+", "-", model.rsplit("/", 1)[-1].lower()).strip("-")
+    return slug[:63].rstrip("-") or "model"
+
+
+@dataclass(frozen=True)
+class Scaling:
+    concurrency: int = 32
+    min_replicas: int = 0
+    max_replicas: int = 1
+    scale_down_delay: int = 300
+
+    def __post_init__(self):
+        _whole_number("concurrency", self.concurrency, 1, MAX_CONCURRENCY)
+        _whole_number("min_replicas", self.min_replicas, 0, MAX_REPLICAS)
+        _whole_number("max_replicas", self.max_replicas, 1, MAX_REPLICAS)
+        _whole_number("scale_down_delay", self.scale_down_delay, 0, MAX_SCALE_DOWN_DELAY_S)
+        if self.max_replicas < self.min_replicas:
+            raise InvalidValue(
+                "max_replicas",
+                f"must be at least --min-replicas ({self.min_replicas}), got {self.max_replicas}",
+            )
+
+
+@dataclass(frozen=True)
+class DeployRequest:
+    """One model on one provider. `gpu` is a canonical catalog name (see catalog.resolve)."""
+
+    model: str
+    gpu: str
+    service_name: str = ""
+    tp_size: int = 1
+    max_model_len: int = 4096
+    cold_start_mode: ColdStartMode = ColdStartMode.FAST_BOOT
+    quantization: str | None = None
+    revision: str = "main"
+    image: str | None = None  # None: the provider's pinned vLLM image
+    # Provider-side secret with a Hugging Face token, for gated or private models.
+    hf_secret: str | None = None
+    scaling: Scaling = field(default_factory=Scaling)
+
+    def __post_init__(self):
+        if not isinstance(self.model, str) or not _MODEL_ID.fullmatch(self.model) or (
+            ".." in self.model or "--" in self.model
+        ):
+            raise InvalidValue(
+                "model", f"expected a Hugging Face id like Qwen/Qwen3-0.6B (owner/name), "
+                f"got {self.model!r}"
+            )
+        if not self.service_name:
+            object.__setattr__(self, "service_name", default_service_name(self.model))
+        if not _SERVICE_NAME.fullmatch(self.service_name):
+            raise InvalidValue(
+                "service_name",
+                "expected 1-63 lowercase letters, digits or '-', starting and ending with a "
+                f"letter or digit, got {self.service_name!r}",
+            )
+        _whole_number("tp_size", self.tp_size, 1, MAX_GPUS)
+        _whole_number("max_model_len", self.max_model_len, 1, MAX_MODEL_LEN)
+        try:
+            object.__setattr__(self, "cold_start_mode", ColdStartMode(self.cold_start_mode))
+        except ValueError:
+            raise InvalidValue(
+                "cold_start_mode", f"expected fast_boot or no_fast_boot, got {self.cold_start_mode!r}"
+            ) from None
+        if self.quantization is not None and self.quantization not in quantization_methods():
+            raise InvalidValue(
+                "quantization",
+                f"expected one of vLLM's methods ({', '.join(quantization_methods())}), "
+                f"got {self.quantization!r}",
+            )
+        if not _REVISION.fullmatch(self.revision) or ".." in self.revision:
+            raise InvalidValue(
+                "revision", f"expected a branch, tag or commit of the model repo, got {self.revision!r}"
+            )
+        if self.image is not None and not _IMAGE.fullmatch(self.image):
+            raise InvalidValue(
+                "image", f"expected a container image like vllm/vllm-openai:v0.15.1, got {self.image!r}"
+            )
+        if self.hf_secret is not None and not _SECRET.fullmatch(self.hf_secret):
+            raise InvalidValue(
+                "hf_secret", "expected a secret name of letters, digits, '_', '.' or '-', "
+                f"got {self.hf_secret!r}"
+            )
+
+    @property
+    def gpu_count(self) -> int:
+        """vLLM's tensor parallelism spreads one replica over this many GPUs."""
+        return self.tp_size
+
+    def to_json(self) -> dict:
+        data = asdict(self)
+        data["cold_start_mode"] = self.cold_start_mode.value
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict) -> DeployRequest:
+        return cls(**{**data, "scaling": Scaling(**data["scaling"])})
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What a provider would create, rendered offline: files to push and a summary to show."""
+
+    provider: str
+    request: DeployRequest
+    files: dict[str, str]  # relative path -> content
+    summary: dict[str, str]
+
+
+@dataclass(frozen=True)
+class Check:
+    """One preflight check; a failed one says how to fix it."""
+
+    name: str
+    ok: bool
+    detail: str = ""
+    fix: str = ""
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class DeploymentResult:
+    service_name: str
+    provider: str
+    status: Status
+    provider_ids: dict[str, str]
+    endpoint_url: str | None = None
+    served_model_name: str | None = None
+    example: str | None = None  # a copy-paste request against the endpoint
+    details: dict = field(default_factory=dict)
+
+    def to_json(self) -> dict:
+        return {
+            "service_name": self.service_name,
+            "provider": self.provider,
+            "status": self.status.value,
+            **self.provider_ids,
+            "endpoint_url": self.endpoint_url,
+        }
+
+
+@dataclass(frozen=True)
+class ServiceStatus:
+    """What the provider says about a deployed service right now."""
+
+    status: Status
+    provider_status: str  # the provider's own word, e.g. BUILDING or SCALED_TO_ZERO
+    endpoint_url: str | None = None
+    details: dict = field(default_factory=dict)

@@ -1,0 +1,184 @@
+"""Everything tuna prints. With --json, stdout holds exactly one JSON document and human text
+goes to stderr. rich is imported on first use so commands that print nothing human stay fast."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sys
+import time
+from functools import cached_property
+
+from tuna.errors import TunaError
+
+
+def _money(value: float) -> str:
+    return f"${value:.2f}"
+
+
+class Output:
+    def __init__(self, json_mode: bool = False):
+        self.json_mode = json_mode
+
+    @cached_property
+    def console(self):
+        from rich.console import Console
+
+        return Console(stderr=self.json_mode, highlight=False)
+
+    # --- plain -------------------------------------------------------------------------
+
+    def json(self, document) -> int:
+        print(json.dumps(document, indent=2))
+        return 0
+
+    def note(self, message: str) -> None:
+        self.console.print(message, markup=False)
+
+    def error(self, message: str) -> None:
+        print(f"tuna: error: {message}", file=sys.stderr)
+
+    def fail(self, exc: TunaError) -> None:
+        self.error(str(exc))
+        for check in getattr(exc, "failed", ()):
+            print(f"  - {check.name}: {check.detail}; fix: {check.fix}", file=sys.stderr)
+
+    def confirm(self, question: str) -> bool:
+        if not sys.stdin.isatty():
+            return False
+        return input(f"{question} [y/N] ").strip().lower() in ("y", "yes")
+
+    # --- tables --------------------------------------------------------------------------
+
+    def _table(self, *columns: str, title: str | None = None):
+        from rich.table import Table
+
+        table = Table(title=title, title_justify="left", box=None, pad_edge=False)
+        for column in columns:
+            table.add_column(column, justify="right" if column.startswith("$") else "left")
+        return table
+
+    def price_matrix(self, cat, offers) -> None:
+        providers = sorted({o.provider for o in offers})
+        table = self._table("GPU", "VRAM", *providers,
+                            title="USD per GPU-hour (* cheapest for that GPU)")
+        for gpu in cat.gpus.values():
+            mine = {o.provider: o for o in offers if o.gpu == gpu.name}
+            if not mine:
+                continue
+            cheapest = min(mine.values(), key=lambda o: o.price_per_gpu_hour).provider
+            cells = [(_money(mine[p].price_per_gpu_hour) + ("*" if p == cheapest else " "))
+                     if p in mine else "-" for p in providers]
+            table.add_row(gpu.name, f"{gpu.vram_gb} GB", *cells)
+        self.console.print(table)
+
+    def gpu_offers(self, gpu, offers) -> None:
+        if not offers:
+            self.note(f"No provider in the catalog offers {gpu.name}.")
+            return
+        table = self._table("provider", "provider GPU id", "$/GPU-hour", "billed per", "source",
+                            title=f"{gpu.name} ({gpu.vram_gb} GB, {gpu.architecture})")
+        for offer in offers:
+            table.add_row(offer.provider, offer.provider_gpu_id,
+                          _money(offer.price_per_gpu_hour), offer.billing_unit,
+                          f"{offer.source}, {offer.date}")
+        self.console.print(table)
+        best = offers[0]
+        self.note(f"Cheapest: {best.provider} at {_money(best.price_per_gpu_hour)}/GPU-hour")
+
+    def records(self, records) -> None:
+        if not records:
+            self.note("No services. Deploy one with `tuna deploy --model ... --gpu ...`.")
+            return
+        table = self._table("service", "provider", "status", "model", "GPU", "endpoint")
+        for r in records:
+            table.add_row(r.service_name, r.provider, r.status.value, r.request.model,
+                          f"{r.request.gpu_count} x {r.request.gpu}", r.endpoint_url or "-")
+        self.console.print(table)
+
+    def checks(self, provider: str, checks) -> None:
+        for check in checks:
+            mark = "[green]ok[/green]" if check.ok else "[red]FAIL[/red]"
+            fix = f" -> {check.fix}" if not check.ok and check.fix else ""
+            self.console.print(f"{mark}  {check.name}: {check.detail}{fix}")
+
+    # --- deploy ---------------------------------------------------------------------------
+
+    def dry_run(self, plan, directory, written) -> None:
+        self.note("Dry run: rendered and validated with truss, nothing was deployed.")
+        self.note(f"Truss directory: {directory}")
+        for path in written:
+            self.note(f"  {path}")
+        for key, value in plan.summary.items():
+            self.note(f"{key:>13}: {value}")
+
+    @contextlib.contextmanager
+    def deploy_events(self):
+        events = _DeployEvents(self.console)
+        try:
+            yield events
+        finally:
+            events.stop()
+
+    def deployed(self, result, plan) -> None:
+        ready = result.status.value == "active"
+        self.note(f"{result.service_name} is {'ready' if ready else result.status.value} on "
+                  f"{result.provider}." + ("" if ready else " Follow it with `tuna status "
+                                                            f"--service-name {result.service_name}`."))
+        self.note(f"OpenAI base URL: {result.endpoint_url}")
+        self.note(f"Model name:      {result.served_model_name}")
+        self.note(f"Cost:            {plan.summary.get('price', 'see tuna show-gpus')}")
+        if result.example:
+            self.note("Try it:")
+            self.note(result.example)
+
+    def status(self, report) -> None:
+        record, remote = report.record, report.remote
+        self.note(f"{record.service_name} ({record.provider}): {record.status.value}"
+                  + (f" [{remote.provider_status}]" if remote else ""))
+        if record.error:
+            self.note(f"  last error: {record.error}")
+        if remote:
+            for key, value in remote.details.items():
+                if isinstance(value, dict):
+                    value = ", ".join(f"{k}={v}" for k, v in value.items()) or "-"
+                self.note(f"  {key.replace('_', ' ')}: {value}")
+        if record.endpoint_url:
+            self.note(f"  endpoint: {record.endpoint_url}")
+
+
+class _DeployEvents:
+    """Progress of a deploy: a live spinner with elapsed time on a terminal, plain lines else."""
+
+    def __init__(self, console):
+        self.console = console
+        self.started = time.monotonic()
+        self._live = None
+        self._task = None
+
+    def _line(self, message: str) -> None:
+        elapsed = time.monotonic() - self.started
+        self.console.print(f"[{elapsed:6.1f}s] {message}", markup=False)
+
+    def created(self, provider_ids: dict[str, str]) -> None:
+        self._line("Created " + ", ".join(f"{k}={v}" for k, v in provider_ids.items()))
+
+    def progress(self, message: str) -> None:
+        self._line(message)
+
+    def status(self, provider_status: str, elapsed_s: float) -> None:
+        self._line(f"status {provider_status} ({elapsed_s:.0f}s since push)")
+        if not self.console.is_terminal:
+            return
+        if self._live is None:
+            from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+            self._live = Progress(SpinnerColumn(), TextColumn("{task.description}"),
+                                  TimeElapsedColumn(), console=self.console, transient=True)
+            self._live.start()
+            self._task = self._live.add_task(provider_status)
+        self._live.update(self._task, description=f"waiting: {provider_status}")
+
+    def stop(self) -> None:
+        if self._live is not None:
+            self._live.stop()

@@ -1,0 +1,1 @@
+"""Provider plugins shipped with tuna; each registers through the `tuna.providers` entry points."""

@@ -1,0 +1,79 @@
+"""Runs the real `truss push` CLI and reads its JSON answer."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from tuna.errors import ProviderError
+
+DEFAULT_REMOTE_URL = "https://app.baseten.co"
+PUSH_TIMEOUT_S = 900.0  # building the upload and registering the model, not the image build
+
+
+@dataclass(frozen=True)
+class Pushed:
+    model_id: str
+    deployment_id: str
+
+
+def truss_executable() -> str | None:
+    """truss beside our interpreter first: a tool install (pipx, uv tool) is not on PATH."""
+    beside = Path(sys.executable).with_name("truss")
+    return str(beside) if beside.is_file() else shutil.which("truss")
+
+
+def truss_env(api_key: str) -> dict[str, str]:
+    """One credential source for truss: the same workspace as our REST calls, no `truss login`."""
+    return {
+        **os.environ,
+        "BASETEN_TRUSS_AUTH_REMOTE_URL": os.environ.get("BASETEN_REMOTE_URL") or DEFAULT_REMOTE_URL,
+        "BASETEN_TRUSS_AUTH_API_KEY": api_key,
+        "TRUSS_NO_UPDATE_CHECK": "1",
+    }
+
+
+def _last_line(text: str) -> str:
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return lines[-1] if lines else "no output"
+
+
+def push(directory: Path, api_key: str, extra_args: tuple[str, ...] = (),
+         timeout_s: float = PUSH_TIMEOUT_S) -> Pushed:
+    executable = truss_executable()
+    if executable is None:
+        raise ProviderError("truss is not installed: pip install 'tuna[baseten]'")
+    command = [executable, "push", str(directory), "--output", "json", "--non-interactive",
+               *extra_args]
+    # A session of its own, so a hang can be killed with everything truss started.
+    process = subprocess.Popen(command, env=truss_env(api_key), stdin=subprocess.DEVNULL,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               start_new_session=True)
+    try:
+        stdout, stderr = process.communicate(timeout=timeout_s)
+    except BaseException as exc:  # our timeout, or Ctrl-C: leave no truss running behind us
+        os.killpg(process.pid, signal.SIGKILL)
+        process.communicate()
+        if isinstance(exc, subprocess.TimeoutExpired):
+            raise ProviderError(f"truss push did not finish within {timeout_s:g} s and was "
+                                "stopped; the model may exist: `tuna destroy` removes it") from None
+        raise
+    try:
+        answer = json.loads(stdout)
+    except ValueError:
+        raise ProviderError(
+            f"truss push failed (exit {process.returncode}): {_last_line(stderr or stdout)}"
+        ) from None
+    if process.returncode != 0 or "error" in answer:
+        message = (answer.get("error") or {}).get("message") or _last_line(stderr)
+        raise ProviderError(f"truss push failed (exit {process.returncode}): {message}")
+    try:
+        return Pushed(answer["model_id"], answer["model_version_id"])
+    except KeyError as exc:
+        raise ProviderError(f"truss push answered without {exc.args[0]}") from None

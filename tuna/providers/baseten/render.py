@@ -1,0 +1,62 @@
+"""Renders the Truss directory for a deploy request from templates/baseten/config.yaml.tpl."""
+
+from __future__ import annotations
+
+import json
+import shlex
+from string import Template
+
+from tuna import template_files
+from tuna.models import ColdStartMode, DeployRequest
+
+TEMPLATE = "baseten/config.yaml.tpl"
+DEFAULT_IMAGE = "vllm/vllm-openai:v0.15.1"
+SERVER_PORT = 8000  # Baseten's proxy owns 8080
+DEFAULT_HF_SECRET = "hf_access_token"
+
+
+def mount_location(request: DeployRequest) -> str:
+    return "/models/" + request.model.split("/", 1)[1]
+
+
+def accelerator(gpu_id: str, gpu_count: int) -> str:
+    return gpu_id if gpu_count == 1 else f"{gpu_id}:{gpu_count}"
+
+
+def vllm_argv(request: DeployRequest) -> list[str]:
+    argv = [
+        "vllm", "serve", mount_location(request),
+        "--served-model-name", request.model,
+        "--host", "0.0.0.0",
+        "--port", str(SERVER_PORT),
+        "--max-model-len", str(request.max_model_len),
+        "--tensor-parallel-size", str(request.tp_size),
+        "--gpu-memory-utilization", "0.95",
+    ]
+    if request.cold_start_mode is ColdStartMode.FAST_BOOT:
+        argv.append("--enforce-eager")  # skips CUDA graph capture: a faster cold start
+    if request.quantization:
+        argv += ["--quantization", request.quantization]
+    return argv
+
+
+def render_config(request: DeployRequest, gpu_id: str) -> str:
+    """The Truss config.yaml. Values go in as JSON scalars, which YAML reads as quoted strings."""
+    values = {
+        "service_name": request.service_name,
+        "description": f"{request.model} served by vLLM, deployed with tuna",
+        "served_model_name": request.model,
+        "image": request.image or DEFAULT_IMAGE,
+        # Baseten runs start_command with `sh -c`: shlex keeps each value one argument.
+        "start_command": shlex.join(vllm_argv(request)),
+        "server_port": SERVER_PORT,
+        "accelerator": accelerator(gpu_id, request.gpu_count),
+        "predict_concurrency": request.scaling.concurrency,
+        "weights_source": f"hf://{request.model}@{request.revision}",
+        "mount_location": mount_location(request),
+        "auth_secret_name": request.hf_secret,
+        "secrets": {request.hf_secret: None} if request.hf_secret else {},
+    }
+    return Template(template_files.read(TEMPLATE)).substitute(
+        {key: json.dumps(value) for key, value in values.items()}
+    )

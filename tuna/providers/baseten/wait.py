@@ -1,0 +1,80 @@
+"""Waits for a Baseten deployment to become ready, judged only from the management API.
+
+The inference host is never probed: any request there wakes a scaled-to-zero model and bills
+GPU minutes.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from tuna.errors import ProviderError
+from tuna.models import Status
+
+IN_PROGRESS = frozenset({"BUILDING", "DEPLOYING", "LOADING_MODEL", "UPDATING"})
+READY = frozenset({"ACTIVE", "SCALED_TO_ZERO", "WAKING_UP"})
+FAILED = frozenset({"BUILD_FAILED", "BUILD_STOPPED", "DEPLOY_FAILED", "FAILED"})
+STOPPED = frozenset({"DEACTIVATING", "INACTIVE"})
+
+MIN_INTERVAL_S = 0.5
+MAX_INTERVAL_S = 10.0
+
+
+def tuna_status(baseten_status: str) -> Status:
+    """Baseten's deployment status in tuna's lifecycle terms; unknown ones count as in progress."""
+    if baseten_status in READY:
+        return Status.ACTIVE
+    if baseten_status in FAILED:
+        return Status.FAILED
+    if baseten_status in STOPPED:
+        return Status.INACTIVE
+    if baseten_status == "UNHEALTHY":
+        return Status.UNHEALTHY
+    return Status.DEPLOYING
+
+
+def poll_intervals() -> tuple[float, float]:
+    """Shortest and longest pause between status reads; TUNA_POLL_INTERVAL caps the longest."""
+    longest = float(os.environ.get("TUNA_POLL_INTERVAL") or MAX_INTERVAL_S)
+    return min(MIN_INTERVAL_S, longest), longest
+
+
+class WaitTimedOut(ProviderError):
+    pass
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: str  # Baseten's word for the last status read
+    ready: bool
+    reads: int
+    elapsed_s: float
+
+
+def wait_until_ready(read_status: Callable[[], str], on_change: Callable[[str, float], None],
+                     timeout_s: float, clock: Callable[[], float] = time.monotonic,
+                     sleep: Callable[[float], None] = time.sleep) -> Outcome:
+    """Poll until ready or failed. The pause grows with the elapsed time (a tenth of it, within
+    the bounds of poll_intervals), so a quick deploy is noticed quickly and a long build does
+    not spend the workspace's shared rate limit."""
+    shortest, longest = poll_intervals()
+    start = clock()
+    last, reads = None, 0
+    while True:
+        status = read_status()
+        reads += 1
+        elapsed = clock() - start
+        if status != last:
+            on_change(status, elapsed)
+            last = status
+        if status in READY or status in FAILED:
+            return Outcome(status, status in READY, reads, elapsed)
+        if elapsed >= timeout_s:
+            raise WaitTimedOut(
+                f"deployment still {status} after {elapsed:.0f} s (--timeout {timeout_s:g}); "
+                "it keeps building remotely: check `tuna status` or destroy it"
+            )
+        sleep(min(max(elapsed / 10, shortest), longest, timeout_s - elapsed))

@@ -1,0 +1,205 @@
+"""Local state: one SQLite record per service, safe for several tuna processes at once."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from tuna.errors import StateError, UsageError
+from tuna.models import DeployRequest, Status
+
+SCHEMA_VERSION = 1
+# How long a writer waits for another tuna process to finish its write.
+BUSY_TIMEOUT_S = 15.0
+
+_SCHEMA = """
+CREATE TABLE services (
+    service_name TEXT PRIMARY KEY,
+    provider TEXT NOT NULL,
+    status TEXT NOT NULL,
+    request TEXT NOT NULL,
+    provider_ids TEXT NOT NULL DEFAULT '{}',
+    endpoint_url TEXT,
+    error TEXT,
+    created_at REAL NOT NULL,
+    updated_at REAL NOT NULL
+)
+"""
+
+
+@dataclass(frozen=True)
+class Record:
+    service_name: str
+    provider: str
+    status: Status
+    request: DeployRequest
+    provider_ids: dict[str, str] = field(default_factory=dict)
+    endpoint_url: str | None = None
+    error: str | None = None
+    created_at: float = 0.0
+    updated_at: float = 0.0
+
+    @property
+    def is_live(self) -> bool:
+        """Something may exist remotely (or be about to): it must be destroyed before reuse."""
+        return self.status is not Status.DESTROYED
+
+    def to_json(self) -> dict:
+        return {
+            "service_name": self.service_name,
+            "provider": self.provider,
+            "status": self.status.value,
+            **self.provider_ids,
+            "endpoint_url": self.endpoint_url,
+            "model": self.request.model,
+            "gpu": self.request.gpu,
+            "gpu_count": self.request.gpu_count,
+            "error": self.error,
+            "created_at": self.created_at,
+            "updated_at": self.updated_at,
+        }
+
+
+def default_dir() -> Path:
+    return Path(os.environ.get("TUNA_STATE_DIR") or Path.home() / ".tuna").expanduser()
+
+
+def _from_row(row: sqlite3.Row) -> Record:
+    return Record(
+        service_name=row["service_name"],
+        provider=row["provider"],
+        status=Status(row["status"]),
+        request=DeployRequest.from_json(json.loads(row["request"])),
+        provider_ids=json.loads(row["provider_ids"]),
+        endpoint_url=row["endpoint_url"],
+        error=row["error"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+    )
+
+
+class StateStore:
+    def __init__(self, directory: Path | None = None):
+        self.path = (directory or default_dir()) / "state.db"
+        self._conn: sqlite3.Connection | None = None
+
+    def _fail(self, exc: sqlite3.Error) -> StateError:
+        if isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc):
+            return StateError(f"state database {self.path} is locked by another process; try again")
+        if isinstance(exc, sqlite3.OperationalError) and "readonly" in str(exc):
+            return StateError(f"state database {self.path} is read-only; fix its permissions")
+        return StateError(
+            f"state database {self.path} cannot be used ({exc}); move it aside to start afresh"
+        )
+
+    def _connect(self) -> sqlite3.Connection:
+        if self._conn is None:
+            try:
+                self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+                conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+                conn.row_factory = sqlite3.Row
+                self._migrate(conn)
+            except sqlite3.Error as exc:
+                raise self._fail(exc) from None
+            except OSError as exc:
+                raise StateError(f"cannot open state directory {self.path.parent}: {exc.strerror}") from None
+            self._conn = conn
+        return self._conn
+
+    def _migrate(self, conn: sqlite3.Connection) -> None:
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise StateError(
+                f"state database {self.path} has schema v{version}, newer than this tuna "
+                f"understands (v{SCHEMA_VERSION}); upgrade tuna"
+            )
+        if version == SCHEMA_VERSION:
+            return
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            # Another process may have created the schema while we waited for the lock.
+            if conn.execute("PRAGMA user_version").fetchone()[0] == 0:
+                conn.execute(_SCHEMA)
+                conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("PRAGMA journal_mode = WAL")
+        os.chmod(self.path, 0o600)
+
+    def _run(self, sql: str, params: tuple = ()) -> list[sqlite3.Row]:
+        try:
+            return self._connect().execute(sql, params).fetchall()
+        except sqlite3.Error as exc:
+            raise self._fail(exc) from None
+
+    def get(self, service_name: str) -> Record | None:
+        rows = self._run("SELECT * FROM services WHERE service_name = ?", (service_name,))
+        return _from_row(rows[0]) if rows else None
+
+    def require(self, service_name: str) -> Record:
+        record = self.get(service_name)
+        if record is None:
+            raise UsageError(f"no service named {service_name!r} in {self.path} (see `tuna list`)")
+        return record
+
+    def list(self, include_destroyed: bool = False) -> list[Record]:
+        rows = self._run("SELECT * FROM services ORDER BY created_at, service_name")
+        records = [_from_row(row) for row in rows]
+        return [r for r in records if include_destroyed or r.is_live]
+
+    def create(self, record: Record) -> Record:
+        """Store a new record; refuse if a live one has the same name. Atomic across processes."""
+        now = time.time()
+        record = replace(record, created_at=now, updated_at=now)
+        conn = self._connect()
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                row = conn.execute(
+                    "SELECT status FROM services WHERE service_name = ?", (record.service_name,)
+                ).fetchone()
+                if row and row["status"] != Status.DESTROYED.value:
+                    raise UsageError(
+                        f"service {record.service_name!r} already exists ({row['status']}); "
+                        "destroy it first or choose another --service-name"
+                    )
+                conn.execute(
+                    "INSERT OR REPLACE INTO services VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (record.service_name, record.provider, record.status.value,
+                     json.dumps(record.request.to_json()), json.dumps(record.provider_ids),
+                     record.endpoint_url, record.error, record.created_at, record.updated_at),
+                )
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+        except sqlite3.Error as exc:
+            raise self._fail(exc) from None
+        return record
+
+    def update(self, service_name: str, *, status: Status | None = None,
+               provider_ids: dict[str, str] | None = None, endpoint_url: str | None = None,
+               error: str | None = None) -> Record:
+        """Change some fields of a record; provider ids are merged into the stored ones."""
+        current = self.require(service_name)
+        changed = replace(
+            current,
+            status=status or current.status,
+            provider_ids={**current.provider_ids, **(provider_ids or {})},
+            endpoint_url=endpoint_url or current.endpoint_url,
+            error=error,
+            updated_at=time.time(),
+        )
+        self._run(
+            "UPDATE services SET status = ?, provider_ids = ?, endpoint_url = ?, error = ?, "
+            "updated_at = ? WHERE service_name = ?",
+            (changed.status.value, json.dumps(changed.provider_ids), changed.endpoint_url,
+             changed.error, changed.updated_at, service_name),
+        )
+        return changed
