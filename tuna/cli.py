@@ -152,7 +152,7 @@ def cmd_deploy(args, out) -> int:
     from tuna.state import StateStore
 
     request = _request(args)
-    provider, note = lifecycle.choose_provider(request.gpu, args.serverless_provider)
+    provider, note = lifecycle.choose_provider(request, args.serverless_provider)
     if note:
         out.note(note)
     plan = lifecycle.plan(request, provider)

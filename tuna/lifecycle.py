@@ -23,25 +23,34 @@ class PreflightFailed(TunaError):
         super().__init__(f"{provider} preflight failed: " + "; ".join(c.name for c in failed))
 
 
-def choose_provider(gpu: str, requested: str | None) -> tuple[Provider, str | None]:
-    """The provider to use and, when tuna chose it, a sentence saying why."""
+def choose_provider(request: DeployRequest, requested: str | None) -> tuple[Provider, str | None]:
+    """The provider to use and, when tuna chose it, a sentence saying why: the cheapest
+    installed provider that offers the GPU and can serve the request."""
     cat = catalog.load()
-    offers = cat.offers_for(gpu=gpu)
+    offers = cat.offers_for(gpu=request.gpu)
     if requested:
         provider = registry.load(requested)
-        if cat.offer(gpu, provider.name) is None:
+        if cat.offer(request.gpu, provider.name) is None:
             others = ", ".join(o.provider for o in offers) or "no provider"
-            raise UsageError(f"{provider.name} does not offer {gpu} (offered by: {others})")
+            raise UsageError(f"{provider.name} does not offer {request.gpu} (offered by: {others})")
         return provider, None
     installed = {p.name: p for p in registry.available()}
+    refused = []
     for offer in offers:
-        if offer.provider in installed:
-            return installed[offer.provider], (
-                f"No --serverless-provider given: using {offer.provider}, the cheapest installed "
-                f"provider offering {gpu} (${offer.price_per_gpu_hour:.2f}/GPU-hour)"
-            )
+        provider = installed.get(offer.provider)
+        if provider is None:
+            continue
+        reasons = provider.refusals(request)
+        if reasons:
+            refused.extend(reasons)
+            continue
+        return provider, (
+            f"No --serverless-provider given: using {offer.provider}, the cheapest installed "
+            f"provider offering {request.gpu} (${offer.price_per_gpu_hour:.2f}/GPU-hour)"
+        )
     raise UsageError(
-        f"no installed provider offers {gpu}; installed: {', '.join(installed) or 'none'}"
+        f"no installed provider can serve this on {request.gpu}"
+        + (f": {'; '.join(refused)}" if refused else f"; installed: {', '.join(installed) or 'none'}")
     )
 
 
@@ -61,10 +70,6 @@ def write_plan(deploy_plan: Plan, directory: Path) -> list[Path]:
         path.write_text(content)
         written.append(path)
     return written
-
-
-def preflight(provider: Provider, request: DeployRequest | None) -> list[Check]:
-    return provider.preflight(request)
 
 
 class _RecordingEvents:

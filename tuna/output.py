@@ -24,7 +24,7 @@ class Output:
     def console(self):
         from rich.console import Console
 
-        return Console(stderr=self.json_mode, highlight=False)
+        return Console(stderr=self.json_mode, highlight=False, soft_wrap=True)
 
     # --- plain -------------------------------------------------------------------------
 

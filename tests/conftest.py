@@ -1,0 +1,67 @@
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.fake_baseten import FakeBaseten
+
+ROOT = Path(__file__).resolve().parent.parent
+# A key distinctive enough that finding it anywhere in output or files means it leaked.
+API_KEY = "bt-test-key-7f3c9a1e5d"
+
+
+@dataclass
+class Run:
+    code: int
+    stdout: str
+    stderr: str
+
+    def json(self):
+        return json.loads(self.stdout)
+
+
+@pytest.fixture
+def fake():
+    server = FakeBaseten(api_key=API_KEY).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def state_dir(tmp_path) -> Path:
+    return tmp_path / "state"
+
+
+@pytest.fixture
+def tuna_env(fake, state_dir, tmp_path) -> dict[str, str]:
+    """Environment for a tuna process that talks only to the fake."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("BASETEN_", "TUNA_"))}
+    env.update(
+        BASETEN_API_KEY=API_KEY,
+        BASETEN_API_URL=fake.url,
+        BASETEN_REMOTE_URL=fake.url,
+        TUNA_STATE_DIR=str(state_dir),
+        TUNA_POLL_INTERVAL="0.01",
+        HOME=str(tmp_path / "home"),  # no ~/.trussrc or other user files leak in
+        NO_COLOR="1",
+    )
+    return env
+
+
+@pytest.fixture
+def tuna(tuna_env, tmp_path):
+    """Run the real `tuna` CLI in a subprocess, the way users and scripts do."""
+
+    def run(*args: str, env: dict | None = None, timeout: float = 120) -> Run:
+        done = subprocess.run([sys.executable, "-m", "tuna", *args], capture_output=True,
+                              text=True, env={**tuna_env, **(env or {})}, cwd=tmp_path,
+                              timeout=timeout, stdin=subprocess.DEVNULL)
+        return Run(done.returncode, done.stdout, done.stderr)
+
+    return run

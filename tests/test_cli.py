@@ -1,0 +1,151 @@
+from __future__ import annotations
+
+import re
+import sys
+
+import pytest
+
+from tuna.models import DeployRequest, Status
+from tuna.state import Record, StateStore
+
+HEAVY = ("truss", "boto3", "pydantic")
+
+
+def seed(state_dir, name="svc", status=Status.ACTIVE, ids=None):
+    store = StateStore(state_dir)
+    store.create(Record(name, "baseten", status, DeployRequest("Qwen/Qwen3-0.6B", "L4",
+                                                               service_name=name)))
+    return store.update(name, status=status, provider_ids=ids or {})
+
+
+def imported(tuna, *args, env=None) -> set[str]:
+    """Top-level packages a tuna command imports (from python -X importtime)."""
+    done = tuna(*args, env={"PYTHONPROFILEIMPORTTIME": "1", **(env or {})})
+    return {m.group(1).split(".")[0]
+            for m in re.finditer(r"^import time:\s+\d+ \|\s+\d+ \|\s*(\S+)", done.stderr, re.M)}
+
+
+@pytest.mark.parametrize("args", [("--help",), ("show-gpus",), ("show-gpus", "--gpu", "L4"),
+                                  ("list",), ("deploy", "--help")])
+def test_light_commands_import_nothing_heavy(tuna, args):
+    modules = imported(tuna, *args)
+    assert "tuna" in modules  # the probe works
+    assert not modules & set(HEAVY)
+
+
+def test_status_and_destroy_import_nothing_heavy(tuna, fake, state_dir):
+    model = fake.add_model("svc")
+    seed(state_dir, ids={"model_id": model.id, "deployment_id": model.production_id})
+    assert not imported(tuna, "status", "--service-name", "svc") & set(HEAVY)
+    modules = imported(tuna, "destroy", "--service-name", "svc")
+    assert "requests" in modules and not modules & set(HEAVY)
+    assert fake.model_named("svc") is None
+
+
+def test_show_gpus_json_shape(tuna):
+    done = tuna("show-gpus", "--gpu", "l4", "--json")
+    assert done.code == 0
+    assert done.json() == [
+        {"gpu": "L4", "provider": "modal", "provider_gpu_id": "L4", "price_per_gpu_hour": 0.8},
+        {"gpu": "L4", "provider": "cloudrun", "provider_gpu_id": "nvidia-l4", "price_per_gpu_hour": 0.84},
+        {"gpu": "L4", "provider": "baseten", "provider_gpu_id": "L4", "price_per_gpu_hour": 0.85},
+    ]
+    every = tuna("show-gpus", "--provider", "baseten", "--json").json()
+    assert len(every) == 7 and {o["provider"] for o in every} == {"baseten"}
+
+
+def test_show_gpus_names_baseten_beside_others_and_the_cheapest(tuna):
+    done = tuna("show-gpus", "--gpu", "L4")
+    assert done.code == 0
+    rows = {line.split()[0]: line for line in done.stdout.splitlines() if line.strip()}
+    assert "$0.85" in rows["baseten"] and "$0.80" in rows["modal"] and "$0.84" in rows["cloudrun"]
+    assert "Cheapest: modal at $0.80/GPU-hour" in done.stdout
+
+
+def test_show_gpus_matrix_marks_cheapest(tuna):
+    done = tuna("show-gpus")
+    row = next(line for line in done.stdout.splitlines() if line.startswith("H100 "))
+    assert "$3.95*" in row and "$6.50 " in row
+
+
+@pytest.mark.parametrize("args, message", [
+    (("show-gpus", "--gpu", "Z9"), "--gpu: unknown GPU 'Z9'"),
+    (("show-gpus", "--provider", "aws"), "unknown provider 'aws'"),
+    (("deploy", "--gpu", "L4"), "the following arguments are required: --model"),
+    (("deploy", "--model", "Qwen/Qwen3-0.6B", "--gpu", "L4", "--tp-size", "two"),
+     "argument --tp-size: expected a whole number, got 'two'"),
+    (("deploy", "--model", "Qwen/Qwen3-0.6B", "--gpu", "L4", "--timeout", "soon"),
+     "argument --timeout: expected a duration"),
+    (("status",), "the following arguments are required: --service-name"),
+    (("destroy",), "one of the arguments --service-name --all is required"),
+    (("status", "--service-name", "ghost"), "no service named 'ghost'"),
+    (("frobnicate",), "invalid choice: 'frobnicate'"),
+])
+def test_usage_errors_are_one_line_and_exit_2(tuna, args, message):
+    done = tuna(*args)
+    assert done.code == 2
+    assert done.stdout == ""
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("tuna")
+    assert message in lines[0]
+
+
+def test_list_json_shape(tuna, state_dir):
+    seed(state_dir, "a", ids={"model_id": "m1", "deployment_id": "d1"})
+    seed(state_dir, "b", status=Status.DESTROYED)
+    listed = tuna("list", "--json").json()
+    assert [r["service_name"] for r in listed] == ["a"]
+    assert {"service_name", "provider", "status", "model_id", "deployment_id", "endpoint_url",
+            "model", "gpu", "gpu_count"} <= set(listed[0])
+    assert [r["service_name"] for r in tuna("list", "--all", "--json").json()] == ["a", "b"]
+
+
+def test_list_human(tuna, state_dir):
+    assert "No services" in tuna("list").stdout
+    seed(state_dir, "a")
+    assert re.search(r"a\s+baseten\s+active\s+Qwen/Qwen3-0.6B\s+1 x L4", tuna("list").stdout)
+
+
+def test_status_json_reconciles_state_with_remote(tuna, fake, state_dir):
+    model = fake.add_model("svc", script=("SCALED_TO_ZERO",))
+    seed(state_dir, status=Status.DEPLOYING,
+         ids={"model_id": model.id, "deployment_id": model.production_id})
+    done = tuna("status", "--service-name", "svc", "--json")
+    assert done.code == 0, done.stderr
+    status = done.json()
+    assert status["status"] == "active" and status["provider_status"] == "SCALED_TO_ZERO"
+    assert status["active_replicas"] == 0
+    assert status["endpoint_url"].startswith(f"https://model-{model.id}.")
+    assert StateStore(state_dir).get("svc").status is Status.ACTIVE
+
+
+def test_status_of_model_deleted_elsewhere_says_so(tuna, fake, state_dir):
+    seed(state_dir, ids={"model_id": "gone", "deployment_id": "d0"})
+    done = tuna("status", "--service-name", "svc")
+    assert done.code == 0
+    assert "destroyed" in done.stdout and "no longer exists" in done.stdout
+
+
+def test_destroy_all_asks_and_refuses_without_a_terminal(tuna, fake, state_dir):
+    seed(state_dir, "a", ids={"model_id": fake.add_model("a").id})
+    done = tuna("destroy", "--all")
+    assert done.code == 2 and "not confirmed" in done.stderr
+    assert fake.model_named("a") is not None
+    assert tuna("destroy", "--all", "--yes").code == 0
+    assert fake.model_named("a") is None and tuna("list", "--json").json() == []
+
+
+def test_failed_delete_keeps_record_and_exits_1(tuna, fake, state_dir):
+    model = fake.add_model("svc")
+    seed(state_dir, ids={"model_id": model.id})
+    fake.delete_keeps_model = True
+    done = tuna("destroy", "--service-name", "svc")
+    assert done.code == 1
+    assert "still lists model" in done.stderr and "tuna destroy --service-name svc" in done.stderr
+    assert StateStore(state_dir).get("svc").status is Status.ACTIVE
+
+
+def test_module_and_script_entry_points(tuna):
+    assert tuna("--version").stdout.strip() == "tuna 0.2.0"
+    scripts = __import__("pathlib").Path(sys.executable).parent
+    assert (scripts / "tuna").is_file()

@@ -1,0 +1,110 @@
+"""Provider discovery through real entry points: a third-party plugin installed on sys.path."""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+PLUGIN = '''
+from tuna.models import Check
+from tuna.provider import Feature, Provider
+
+
+class Modal(Provider):
+    name = "modal"
+    extra = "gpu"
+    requires = {requires!r}
+    unsupported = {{Feature.QUANTIZATION: "this plugin serves unquantized weights only"}}
+    limits = {{"tp_size": (4, "four GPUs per container at most")}}
+
+    def plan(self, request):
+        raise AssertionError("the host must refuse before planning")
+
+    def preflight(self, request):
+        return [Check("plugin", True, "third-party plugin loaded")]
+'''
+
+
+@pytest.fixture
+def plugin_path(tmp_path):
+    """Write an installed distribution 'modal-plugin' whose entry point registers 'modal'."""
+
+    site = tmp_path / "site"  # not the working directory, which `python -m` puts on sys.path
+
+    def install(requires: tuple[str, ...] = ()) -> str:
+        info = site / "modal_plugin-1.0.dist-info"
+        info.mkdir(parents=True, exist_ok=True)
+        (site / "modal_plugin.py").write_text(PLUGIN.format(requires=requires))
+        (info / "METADATA").write_text("Metadata-Version: 2.1\nName: modal-plugin\nVersion: 1.0\n")
+        (info / "entry_points.txt").write_text(
+            textwrap.dedent("[tuna.providers]\nmodal = modal_plugin:Modal\n"))
+        return str(site)
+
+    return install
+
+
+def test_third_party_plugin_is_discovered(tuna, plugin_path):
+    done = tuna("check", "--provider", "modal", env={"PYTHONPATH": plugin_path()})
+    assert done.code == 0, done.stderr
+    assert "third-party plugin loaded" in done.stdout
+
+
+def test_builtin_baseten_is_an_entry_point():
+    from importlib.metadata import entry_points
+
+    (ep,) = [ep for ep in entry_points(group="tuna.providers") if ep.name == "baseten"]
+    assert ep.value == "tuna.providers.baseten:BasetenProvider"
+
+
+def test_missing_extra_gives_one_line_install_hint(tuna, plugin_path):
+    done = tuna("check", "--provider", "modal",
+                env={"PYTHONPATH": plugin_path(requires=("no_such_module_xyz",))})
+    assert done.code == 1
+    assert done.stderr.strip().splitlines() == [
+        "tuna: error: provider 'modal' needs no_such_module_xyz, which is not installed: "
+        "pip install 'modal-plugin[gpu]' (in a checkout: uv sync --extra gpu)"]
+
+
+def test_unknown_provider_is_usage_error(tuna):
+    done = tuna("check", "--provider", "nimbus")
+    assert done.code == 2
+    assert "unknown provider 'nimbus'; installed providers: baseten" in done.stderr
+
+
+def test_host_refuses_unsupported_feature_before_planning(tuna, plugin_path):
+    done = tuna("deploy", "--model", "Qwen/Qwen3-0.6B", "--gpu", "L4", "--serverless-provider",
+                "modal", "--quantization", "awq", "--dry-run", env={"PYTHONPATH": plugin_path()})
+    assert done.code == 2
+    assert ("modal does not support quantized serving (--quantization): this plugin serves "
+            "unquantized weights only") in done.stderr
+
+
+def test_host_refuses_past_provider_limit(tuna, plugin_path):
+    done = tuna("deploy", "--model", "Qwen/Qwen3-0.6B", "--gpu", "L4", "--serverless-provider",
+                "modal", "--tp-size", "8", "--dry-run", env={"PYTHONPATH": plugin_path()})
+    assert done.code == 2
+    assert "modal allows --tp-size up to 4, got 8: four GPUs per container at most" in done.stderr
+
+
+def test_provider_must_offer_the_gpu(tuna):
+    done = tuna("deploy", "--model", "Qwen/Qwen3-0.6B", "--gpu", "L40S", "--serverless-provider",
+                "baseten", "--dry-run")
+    assert done.code == 2
+    assert "baseten does not offer L40S (offered by: runpod, modal)" in done.stderr
+
+
+def test_cheapest_installed_provider_is_chosen_and_named(tuna, plugin_path):
+    # modal (0.80) is cheaper than baseten (0.85) for L4 once its plugin is installed...
+    env = {"PYTHONPATH": plugin_path()}
+    done = tuna("deploy", "--model", "Qwen/Qwen3-0.6B", "--gpu", "L4", "--dry-run", env=env)
+    assert "using modal, the cheapest installed provider offering L4 ($0.80/GPU-hour)" in done.stdout
+    # ...but not for a request it refuses: then the next cheapest that can serve it.
+    done = tuna("deploy", "--model", "Qwen/Qwen3-0.6B", "--gpu", "L4", "--tp-size", "8",
+                "--dry-run", env=env)
+    assert done.code == 0, done.stderr
+    assert "using baseten, the cheapest installed provider offering L4 ($0.85/GPU-hour)" in done.stdout
+    alone = tuna("deploy", "--model", "Qwen/Qwen3-0.6B", "--gpu", "L4", "--dry-run", "--json")
+    assert alone.code == 0, alone.stderr
+    assert alone.json()["provider"] == "baseten"
+    assert "using baseten, the cheapest installed provider offering L4" in alone.stderr
