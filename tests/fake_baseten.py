@@ -72,6 +72,7 @@ class FakeBaseten:
         self.uploads: dict[str, bytes] = {}
         self.faults: list[Fault] = []
         self.delete_keeps_model = False  # a delete that answers 200 yet leaves the model
+        self.echo_auth = False  # a careless server that echoes the Authorization header in errors
         self._ids = itertools.count(1)
         self._lock = threading.RLock()
         self._server: ThreadingHTTPServer | None = None
@@ -109,7 +110,7 @@ class FakeBaseten:
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True).start()
         return self
 
     def stop(self) -> None:
@@ -300,7 +301,12 @@ class _Handler(BaseHTTPRequestHandler):
                 self.close_connection = True
                 self.connection.shutdown(2)
                 return
-            self._send(fault.status, {"error": "injected fault", "retry_after": 0}, fault.headers)
+            detail = "injected fault" + (f" for {self.headers.get('Authorization')}"
+                                         if fake.echo_auth else "")
+            if self.path.rstrip("/") == "/graphql" and fault.status == 200:
+                self._send(200, {"errors": [{"message": detail}]})
+            else:
+                self._send(fault.status, {"error": detail, "retry_after": 0}, fault.headers)
             return
         if method == "PUT":  # the S3 upload of the packed Truss directory
             fake.uploads[self.path] = body

@@ -105,3 +105,45 @@ def test_poll_interval_environment_caps_the_pause(monkeypatch):
 ])
 def test_status_mapping(baseten, tuna):
     assert wait.tuna_status(baseten) is tuna
+
+
+def flaky(script):
+    """Statuses, where an ApiError instance in the script is raised instead."""
+    it = iter(script)
+
+    def read():
+        item = next(it)
+        if isinstance(item, Exception):
+            raise item
+        return item
+
+    return read
+
+
+def test_transient_api_errors_do_not_end_the_wait():
+    from tuna.providers.baseten.api import ApiError
+
+    clock, errors = Clock(), []
+    script = ["BUILDING", ApiError("GET", "/x", 503, ""), ApiError("GET", "/x", None, "reset"),
+              ApiError("GET", "/x", 429, ""), "ACTIVE"]
+    outcome = wait.wait_until_ready(flaky(script), lambda *_: None, 1800, on_error=errors.append,
+                                    clock=clock, sleep=clock.sleep)
+    assert outcome.ready and len(errors) == 3
+
+
+def test_transient_errors_until_the_deadline_time_out_with_the_last_error():
+    from tuna.providers.baseten.api import ApiError
+
+    clock = Clock()
+    with pytest.raises(wait.WaitTimedOut, match=r"still BUILDING after 120 s .*HTTP 502"):
+        wait.wait_until_ready(flaky(["BUILDING"] + [ApiError("GET", "/x", 502, "")] * 1000),
+                              lambda *_: None, 120, clock=clock, sleep=clock.sleep)
+    assert clock.now == 120
+
+
+def test_permanent_api_errors_end_the_wait_at_once():
+    from tuna.providers.baseten.api import KeyRejected, NotFound
+
+    for error in (KeyRejected("GET", "/x", 401, "rejected"), NotFound("GET", "/x", 404, "")):
+        with pytest.raises(type(error)):
+            wait.wait_until_ready(flaky([error]), lambda *_: None, 60, sleep=lambda _: None)

@@ -237,9 +237,17 @@ COMMANDS = {"deploy": cmd_deploy, "status": cmd_status, "list": cmd_list,
             "destroy": cmd_destroy, "show-gpus": cmd_show_gpus, "check": cmd_check}
 
 
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> int:
+    import signal
+
     from tuna.output import Output
 
+    # A kill from a CI runner or supervisor gets the same truthful cleanup as Ctrl-C.
+    signal.signal(signal.SIGTERM, _interrupt)
     out = None
     try:
         args = build_parser().parse_args(argv)

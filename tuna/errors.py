@@ -27,3 +27,9 @@ class StateError(TunaError):
 
 class ProviderError(TunaError):
     """A provider's remote operation failed."""
+
+
+class Interrupted(TunaError):
+    """The user stopped tuna (Ctrl-C or SIGTERM) mid-operation."""
+
+    exit_code = 130

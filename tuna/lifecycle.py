@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tuna import catalog, registry
-from tuna.errors import TunaError, UsageError
+from tuna.errors import Interrupted, TunaError, UsageError
 from tuna.models import Check, DeploymentResult, DeployRequest, Plan, ServiceStatus, Status
 from tuna.provider import DeployEvents, Provider
 from tuna.state import Record, StateStore
@@ -108,7 +108,11 @@ def deploy(store: StateStore, provider: Provider, deploy_plan: Plan, ui: DeployE
     except KeyboardInterrupt:
         # The remote deployment goes on; the record keeps its ids so it can be destroyed.
         store.update(request.service_name, error="interrupted while deploying")
-        raise
+        name = request.service_name
+        raise Interrupted(
+            f"interrupted; {name} may still be deploying on {provider.name}: "
+            f"`tuna status --service-name {name}` follows it, `tuna destroy --service-name {name}` "
+            "removes it") from None
     except Exception as exc:
         store.update(request.service_name, status=Status.FAILED, error=str(exc))
         raise

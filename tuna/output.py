@@ -24,7 +24,10 @@ class Output:
     def console(self):
         from rich.console import Console
 
-        return Console(stderr=self.json_mode, highlight=False, soft_wrap=True)
+        console = Console(stderr=self.json_mode, highlight=False, soft_wrap=True)
+        if not console.is_terminal:
+            console.width = 240  # pipes and logs: never wrap table rows
+        return console
 
     # --- plain -------------------------------------------------------------------------
 

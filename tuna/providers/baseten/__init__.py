@@ -158,7 +158,8 @@ class BasetenProvider(Provider):
         if wait_timeout is not None:
             outcome = wait.wait_until_ready(
                 lambda: api.get_deployment(pushed.model_id, pushed.deployment_id)["status"],
-                events.status, wait_timeout)
+                events.status, wait_timeout,
+                on_error=lambda error: events.progress(f"Warning: {error}; still waiting"))
             if not outcome.ready:
                 raise ProviderError(f"deployment {pushed.deployment_id} ended {outcome.status}"
                                     + self._log_tail(api, pushed, started_ms))

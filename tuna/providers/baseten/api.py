@@ -27,6 +27,11 @@ class ApiError(ProviderError):
         super().__init__(f"Baseten API {where} failed" + (f" (HTTP {status})" if status else "")
                          + (f": {detail}" if detail else ""))
 
+    @property
+    def transient(self) -> bool:
+        """Worth trying again later: no answer, rate-limited, or a server-side failure."""
+        return self.status is None or self.status == 429 or self.status >= 500
+
 
 class KeyRejected(ApiError):
     pass
@@ -39,7 +44,7 @@ class NotFound(ApiError):
 def _retry() -> Retry:
     return Retry(
         total=5, connect=5, read=2, status=5,
-        backoff_factor=0.5, backoff_max=8.0,
+        backoff_factor=0.25, backoff_max=4.0,
         status_forcelist=(429, 502, 503, 504),
         allowed_methods=frozenset({"GET", "DELETE", "PATCH", "HEAD"}),
         respect_retry_after_header=True,
@@ -50,6 +55,7 @@ def _retry() -> Retry:
 class BasetenApi:
     def __init__(self, api_key: str, base_url: str | None = None):
         self.base_url = (base_url or os.environ.get("BASETEN_API_URL") or DEFAULT_API_URL).rstrip("/")
+        self._api_key = api_key
         self.session = requests.Session()
         self.session.headers["Authorization"] = f"Api-Key {api_key}"
         self.session.mount("https://", HTTPAdapter(max_retries=_retry()))
@@ -67,7 +73,8 @@ class BasetenApi:
         if response.status_code == 404:
             raise NotFound(method, path, 404, "not found")
         if not response.ok:
-            raise ApiError(method, path, response.status_code, _short(response))
+            detail = _short(response).replace(self._api_key, "***")  # a server may echo headers
+            raise ApiError(method, path, response.status_code, detail)
         try:
             return response.json()
         except ValueError:

@@ -39,18 +39,22 @@ def truss_env(api_key: str) -> dict[str, str]:
     }
 
 
+def _redacted(text: str, api_key: str) -> str:
+    """One line of truss's words, the key blanked in case an error echoed a request."""
+    line = " ".join(text.split())[:500]
+    return line.replace(api_key, "***") if api_key else line
+
+
 def _last_line(text: str) -> str:
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    lines = [line for line in text.splitlines() if line.strip()]
     return lines[-1] if lines else "no output"
 
 
-def push(directory: Path, api_key: str, extra_args: tuple[str, ...] = (),
-         timeout_s: float = PUSH_TIMEOUT_S) -> Pushed:
+def push(directory: Path, api_key: str, timeout_s: float = PUSH_TIMEOUT_S) -> Pushed:
     executable = truss_executable()
     if executable is None:
         raise ProviderError("truss is not installed: pip install 'tuna[baseten]'")
-    command = [executable, "push", str(directory), "--output", "json", "--non-interactive",
-               *extra_args]
+    command = [executable, "push", str(directory), "--output", "json", "--non-interactive"]
     # A session of its own, so a hang can be killed with everything truss started.
     process = subprocess.Popen(command, env=truss_env(api_key), stdin=subprocess.DEVNULL,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
@@ -67,12 +71,15 @@ def push(directory: Path, api_key: str, extra_args: tuple[str, ...] = (),
     try:
         answer = json.loads(stdout)
     except ValueError:
-        raise ProviderError(
-            f"truss push failed (exit {process.returncode}): {_last_line(stderr or stdout)}"
-        ) from None
+        answer = None
+    if not isinstance(answer, dict):
+        raise ProviderError(f"truss push failed (exit {process.returncode}): "
+                            + _redacted(_last_line(stderr or stdout), api_key))
     if process.returncode != 0 or "error" in answer:
-        message = (answer.get("error") or {}).get("message") or _last_line(stderr)
-        raise ProviderError(f"truss push failed (exit {process.returncode}): {message}")
+        error = answer.get("error")
+        message = error.get("message") if isinstance(error, dict) else error
+        raise ProviderError(f"truss push failed (exit {process.returncode}): "
+                            + _redacted(str(message or _last_line(stderr)), api_key))
     try:
         return Pushed(answer["model_id"], answer["model_version_id"])
     except KeyError as exc:

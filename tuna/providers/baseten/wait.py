@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from tuna.errors import ProviderError
 from tuna.models import Status
+from tuna.providers.baseten.api import ApiError
 
 IN_PROGRESS = frozenset({"BUILDING", "DEPLOYING", "LOADING_MODEL", "UPDATING"})
 READY = frozenset({"ACTIVE", "SCALED_TO_ZERO", "WAKING_UP"})
@@ -55,26 +56,36 @@ class Outcome:
 
 
 def wait_until_ready(read_status: Callable[[], str], on_change: Callable[[str, float], None],
-                     timeout_s: float, clock: Callable[[], float] = time.monotonic,
+                     timeout_s: float, on_error: Callable[[str], None] = lambda _: None,
+                     clock: Callable[[], float] = time.monotonic,
                      sleep: Callable[[float], None] = time.sleep) -> Outcome:
     """Poll until ready or failed. The pause grows with the elapsed time (a tenth of it, within
     the bounds of poll_intervals), so a quick deploy is noticed quickly and a long build does
-    not spend the workspace's shared rate limit."""
+    not spend the workspace's shared rate limit. Transient API errors (after the HTTP layer's
+    own retries) do not end the wait; the deadline does."""
     shortest, longest = poll_intervals()
     start = clock()
-    last, reads = None, 0
+    last, reads, error = None, 0, None
     while True:
-        status = read_status()
+        try:
+            status = read_status()
+            error = None
+        except ApiError as exc:
+            if not exc.transient:
+                raise
+            status, error = last, str(exc)
+            on_error(error)
         reads += 1
         elapsed = clock() - start
-        if status != last:
+        if status is not None and status != last:
             on_change(status, elapsed)
             last = status
         if status in READY or status in FAILED:
             return Outcome(status, status in READY, reads, elapsed)
         if elapsed >= timeout_s:
             raise WaitTimedOut(
-                f"deployment still {status} after {elapsed:.0f} s (--timeout {timeout_s:g}); "
-                "it keeps building remotely: check `tuna status` or destroy it"
+                f"deployment still {status or 'unknown'} after {elapsed:.0f} s "
+                f"(--timeout {timeout_s:g})" + (f"; last API error: {error}" if error else "")
+                + "; it keeps building remotely: check `tuna status` or destroy it"
             )
         sleep(min(max(elapsed / 10, shortest), longest, timeout_s - elapsed))
