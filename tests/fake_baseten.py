@@ -30,7 +30,9 @@ class Deployment:
     model_id: str
     script: list[str]
     config: dict
+    promote: bool = False  # pushed with --promote: becomes production once it is ACTIVE
     reads: int = 0
+    active_reads: int = 0
     created_at: float = field(default_factory=time.time)
 
     @property
@@ -73,6 +75,7 @@ class FakeBaseten:
         self.faults: list[Fault] = []
         self.delete_keeps_model = False  # a delete that answers 200 yet leaves the model
         self.echo_auth = False  # a careless server that echoes the Authorization header in errors
+        self.log_stamps: list[int] = []  # epoch ms of each line of `logs`
         self._ids = itertools.count(1)
         self._lock = threading.RLock()
         self._server: ThreadingHTTPServer | None = None
@@ -131,8 +134,8 @@ class FakeBaseten:
                     return fault
         return None
 
-    def _create(self, model: Model, config: dict) -> Deployment:
-        deployment = Deployment(self._new_id("d"), model.id, list(self.script), config)
+    def _create(self, model: Model, config: dict, promote: bool = False) -> Deployment:
+        deployment = Deployment(self._new_id("d"), model.id, list(self.script), config, promote)
         model.deployments[deployment.id] = deployment
         if model.production_id is None:
             model.production_id = deployment.id
@@ -152,8 +155,9 @@ class FakeBaseten:
                     "region_name": "us-east-1"}}
             if "create_model_version_from_truss" in query:
                 model = self.models[_arg(query, "model_id")]
+                promote = "environment_name:" in query
                 return {"create_model_version_from_truss": self._version(
-                    model, self._create(model, _config(query)))}
+                    model, self._create(model, _config(query), promote))}
             if "create_model_from_truss" in query:
                 model = Model(self._new_id("m"), _arg(query, "name"))
                 self.models[model.id] = model
@@ -173,6 +177,10 @@ class FakeBaseten:
 
     def deployment_json(self, model: Model, deployment: Deployment, read: bool = True) -> dict:
         status = deployment.read_status() if read else deployment.status
+        if read and status == "ACTIVE":
+            deployment.active_reads += 1
+            if deployment.promote and deployment.active_reads > 1:
+                model.production_id = deployment.id  # promotion lands a read after ACTIVE
         active = status in ("ACTIVE", "UNHEALTHY")
         return {
             "id": deployment.id, "model_id": model.id, "name": deployment.id, "status": status,
@@ -221,9 +229,14 @@ class FakeBaseten:
                 if deployment is None:
                     return 404, {"error": "no such deployment"}
                 if match.group(2) and method == "GET":
+                    # A line is stamped when a read first sees it, and keeps that stamp.
                     now = int(time.time() * 1000)
-                    lines = [{"timestamp": str(now * 1_000_000 + i), "message": line,
-                              "replica": "r1"} for i, line in enumerate(self.logs)]
+                    while len(self.log_stamps) < len(self.logs):
+                        self.log_stamps.append(max([now] + [t + 1 for t in self.log_stamps[-1:]]))
+                    start = int(_query_param(path, "start_epoch_millis") or 0)
+                    lines = [{"timestamp": str(stamp * 1_000_000), "message": line,
+                              "replica": "r1"} for line, stamp in zip(self.logs, self.log_stamps)
+                             if stamp >= start]
                     if _query_param(path, "direction") == "desc":
                         lines.reverse()
                     return 200, {"logs": lines[:int(_query_param(path, "limit") or 500)]}

@@ -15,7 +15,8 @@ class Modal(Provider):
     name = "modal"
     extra = "gpu"
     requires = {requires!r}
-    unsupported = {{Feature.QUANTIZATION: "this plugin serves unquantized weights only"}}
+    unsupported = {{Feature.QUANTIZATION: "this plugin serves unquantized weights only",
+                   Feature.LOGS: "its platform keeps no logs"}}
     limits = {{"tp_size": (4, "four GPUs per container at most")}}
 
     def plan(self, request):
@@ -108,3 +109,15 @@ def test_cheapest_installed_provider_is_chosen_and_named(tuna, plugin_path):
     assert alone.code == 0, alone.stderr
     assert alone.json()["provider"] == "baseten"
     assert "using baseten, the cheapest installed provider offering L4" in alone.stderr
+
+
+def test_host_refuses_logs_for_a_provider_without_them(tuna, plugin_path, state_dir):
+    from tuna.models import DeployRequest, Status
+    from tuna.state import Record, StateStore
+
+    StateStore(state_dir).create(Record("svc", "modal", Status.ACTIVE,
+                                        DeployRequest("Qwen/Qwen3-0.6B", "L4", service_name="svc"),
+                                        provider_ids={"app": "a1"}))
+    done = tuna("logs", "--service-name", "svc", env={"PYTHONPATH": plugin_path()})
+    assert done.code == 2
+    assert "modal does not support deployment logs (tuna logs): its platform keeps no logs" in done.stderr

@@ -80,6 +80,8 @@ def build_parser() -> argparse.ArgumentParser:
     deploy.add_argument("--dry-run", nargs="?", const="", metavar="DIR",
                         help="render and validate offline into DIR (default: ./<service>-truss); "
                         "no account needed")
+    deploy.add_argument("--update", action="store_true",
+                        help="roll a new version of a live service out behind its endpoint")
     deploy.add_argument("--no-wait", action="store_true",
                         help="return once the deployment is created, without waiting for it")
     deploy.add_argument("--timeout", type=duration, default=DEFAULT_TIMEOUT,
@@ -107,6 +109,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     check = commands.add_parser("check", help="run a provider's preflight checks")
     check.add_argument("--provider", required=True)
+
+    logs = commands.add_parser("logs", help="show a service's deployment logs")
+    logs.add_argument("--service-name", required=True)
+    logs.add_argument("--since", type=duration, default="30m",
+                      help="how far back, e.g. 10m or 2h (default: 30m)")
+    logs.add_argument("--follow", action="store_true",
+                      help="keep printing new lines until Ctrl-C")
+
+    cost = commands.add_parser("cost", help="estimate what a service has cost so far")
+    cost.add_argument("--service-name", required=True)
+    cost.add_argument("--json", action="store_true", help="print one JSON document")
     return parser
 
 
@@ -167,7 +180,7 @@ def cmd_deploy(args, out) -> int:
         return 0
     with out.deploy_events() as events:
         result = lifecycle.deploy(StateStore(), provider, plan, events,
-                                  None if args.no_wait else args.timeout)
+                                  None if args.no_wait else args.timeout, update=args.update)
     if args.json:
         return out.json(result.to_json())
     out.deployed(result, plan)
@@ -183,9 +196,39 @@ def cmd_status(args, out) -> int:
         remote = report.remote
         return out.json({**report.record.to_json(),
                          "provider_status": remote.provider_status if remote else None,
-                         **(remote.details if remote else {})})
+                         **(remote.details if remote else {}),
+                         "burn_rate_per_hour": report.burn_rate})
     out.status(report)
     return 0
+
+
+def cmd_cost(args, out) -> int:
+    from tuna import lifecycle
+    from tuna.state import StateStore
+
+    report, estimate = lifecycle.estimate_cost(StateStore(), args.service_name)
+    if args.json:
+        return out.json({"service_name": report.record.service_name,
+                         "provider": report.record.provider, "gpu": report.record.request.gpu,
+                         **estimate.to_json(), "burn_rate_per_hour": report.burn_rate})
+    out.cost(report, estimate)
+    return 0
+
+
+def cmd_logs(args, out) -> int:
+    import time
+
+    from tuna import lifecycle
+    from tuna.state import StateStore
+
+    since_ms = int((time.time() - args.since) * 1000)
+    try:
+        for line in lifecycle.logs(StateStore(), args.service_name, since_ms, args.follow):
+            out.log_line(line)
+    except KeyboardInterrupt:
+        if not args.follow:
+            raise
+    return 0  # Ctrl-C is how a follow ends
 
 
 def cmd_list(args, out) -> int:
@@ -234,7 +277,8 @@ def cmd_check(args, out) -> int:
 
 
 COMMANDS = {"deploy": cmd_deploy, "status": cmd_status, "list": cmd_list,
-            "destroy": cmd_destroy, "show-gpus": cmd_show_gpus, "check": cmd_check}
+            "destroy": cmd_destroy, "show-gpus": cmd_show_gpus, "check": cmd_check,
+            "logs": cmd_logs, "cost": cmd_cost}
 
 
 def _interrupt(signum, frame):

@@ -7,14 +7,20 @@ after the provider confirms the teardown.
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from tuna import catalog, registry
+from tuna import catalog, cost, registry, settings
 from tuna.errors import Interrupted, TunaError, UsageError
-from tuna.models import Check, DeploymentResult, DeployRequest, Plan, ServiceStatus, Status
-from tuna.provider import DeployEvents, Provider
+from tuna.models import (Check, DeploymentResult, DeployRequest, LogLine, Plan, ServiceStatus,
+                         Status)
+from tuna.provider import DeployEvents, Feature, Provider
 from tuna.state import Record, StateStore
+
+
+LOG_FOLLOW_INTERVAL_S = 5.0  # polite to an API whose rate limit the whole workspace shares
 
 
 class PreflightFailed(TunaError):
@@ -73,13 +79,15 @@ def write_plan(deploy_plan: Plan, directory: Path) -> list[Path]:
 
 
 class _RecordingEvents:
-    """Passes events on to the user interface, recording remote ids the moment they exist."""
+    """Passes events on to the user interface, recording remote ids the moment they exist.
+    An update records nothing until it succeeds: the record's model already holds it."""
 
-    def __init__(self, store: StateStore, service_name: str, ui: DeployEvents):
-        self.store, self.service_name, self.ui = store, service_name, ui
+    def __init__(self, store: StateStore, service_name: str, ui: DeployEvents, updating: bool):
+        self.store, self.service_name, self.ui, self.updating = store, service_name, ui, updating
 
     def created(self, provider_ids: dict[str, str]) -> None:
-        self.store.update(self.service_name, status=Status.DEPLOYING, provider_ids=provider_ids)
+        if not self.updating:
+            self.store.update(self.service_name, status=Status.DEPLOYING, provider_ids=provider_ids)
         self.ui.created(provider_ids)
 
     def progress(self, message: str) -> None:
@@ -89,36 +97,57 @@ class _RecordingEvents:
         self.ui.status(provider_status, elapsed_s)
 
 
-def deploy(store: StateStore, provider: Provider, deploy_plan: Plan, ui: DeployEvents,
-           wait_timeout: float | None) -> DeploymentResult:
-    request = deploy_plan.request
-    existing = store.get(request.service_name)
-    if existing and existing.is_live:
+def _service_to_update(store: StateStore, provider: Provider, name: str, update: bool) -> Record | None:
+    existing = store.get(name)
+    live = existing is not None and existing.is_live
+    if live and not update:
         raise UsageError(
-            f"service {request.service_name!r} already exists ({existing.status.value}); "
-            "destroy it first or choose another --service-name"
+            f"service {name!r} already exists ({existing.status.value}); pass --update to roll "
+            "out a new version behind the same endpoint, or destroy it first"
         )
-    failed = [c for c in provider.preflight(request) if not c.ok]
+    if not update:
+        return None
+    provider.require(Feature.UPDATE)
+    if not live:
+        raise UsageError(f"--update needs a live service named {name!r}; deploy it first")
+    if existing.provider != provider.name:
+        raise UsageError(f"service {name!r} runs on {existing.provider}, not {provider.name}")
+    if not existing.provider_ids:
+        raise UsageError(f"service {name!r} has no deployment yet; destroy it and deploy again")
+    return existing
+
+
+def deploy(store: StateStore, provider: Provider, deploy_plan: Plan, ui: DeployEvents,
+           wait_timeout: float | None, update: bool = False) -> DeploymentResult:
+    request = deploy_plan.request
+    name = request.service_name
+    previous = _service_to_update(store, provider, name, update)
+    failed = [c for c in provider.preflight(request, previous) if not c.ok]
     if failed:
         raise PreflightFailed(provider.name, failed)
-    store.create(Record(request.service_name, provider.name, Status.PENDING, request))
+    if previous is None:
+        store.create(Record(name, provider.name, Status.PENDING, request))
+        store.observe(name, 0)
+    events = _RecordingEvents(store, name, ui, updating=previous is not None)
     try:
-        result = provider.deploy(deploy_plan, _RecordingEvents(store, request.service_name, ui),
-                                 wait_timeout)
+        result = provider.deploy(deploy_plan, events, wait_timeout, previous)
     except KeyboardInterrupt:
         # The remote deployment goes on; the record keeps its ids so it can be destroyed.
-        store.update(request.service_name, error="interrupted while deploying")
-        name = request.service_name
+        store.update(name, error="interrupted while deploying")
         raise Interrupted(
             f"interrupted; {name} may still be deploying on {provider.name}: "
             f"`tuna status --service-name {name}` follows it, `tuna destroy --service-name {name}` "
             "removes it") from None
     except Exception as exc:
-        store.update(request.service_name, status=Status.FAILED, error=str(exc))
+        if previous is None:
+            store.update(name, status=Status.FAILED, error=str(exc))
+        else:  # the previous deployment still serves the endpoint
+            store.update(name, error=f"update failed: {exc}")
         raise
-    store.update(request.service_name, status=result.status, provider_ids=result.provider_ids,
-                 endpoint_url=result.endpoint_url,
-                 error=result.details.get("error"))
+    store.update(name, status=result.status, provider_ids=result.provider_ids,
+                 endpoint_url=result.endpoint_url, request=request, error=None)
+    if result.active_replicas is not None:
+        store.observe(name, result.active_replicas)
     return result
 
 
@@ -126,6 +155,7 @@ def deploy(store: StateStore, provider: Provider, deploy_plan: Plan, ui: DeployE
 class StatusReport:
     record: Record
     remote: ServiceStatus | None  # None when nothing remote is left to ask
+    burn_rate: float | None = None  # USD per hour right now
 
 
 def status(store: StateStore, service_name: str) -> StatusReport:
@@ -136,8 +166,39 @@ def status(store: StateStore, service_name: str) -> StatusReport:
     remote = registry.load(record.provider).status(record)
     if remote.status is not record.status or remote.endpoint_url != record.endpoint_url:
         record = store.update(service_name, status=remote.status, endpoint_url=remote.endpoint_url,
-                              error=record.error if remote.status is Status.FAILED else None)
-    return StatusReport(record, remote)
+                              error=record.error)
+    if remote.active_replicas is None:
+        return StatusReport(record, remote)
+    store.observe(service_name, remote.active_replicas)
+    return StatusReport(record, remote, cost.burn_rate(record, remote.active_replicas))
+
+
+def estimate_cost(store: StateStore, service_name: str) -> tuple[StatusReport, cost.CostEstimate]:
+    """A fresh look at the service, then the estimate of what it has cost since creation."""
+    report = status(store, service_name)
+    return report, cost.estimate(report.record, store.observations(service_name), time.time())
+
+
+def logs(store: StateStore, service_name: str, since_ms: int, follow: bool = False,
+         sleep: Callable[[float], None] = time.sleep) -> Iterator[LogLine]:
+    """Log lines since since_ms, oldest first, each once; with `follow`, keep polling."""
+    record = store.require(service_name)
+    provider = registry.load(record.provider)
+    provider.require(Feature.LOGS)
+    if not record.provider_ids:
+        raise UsageError(f"service {service_name!r} has no deployment to show logs of")
+    seen: set[tuple[int, str]] = set()
+    while True:
+        for line in provider.logs(record, since_ms):
+            if (line.timestamp_ns, line.message) in seen:
+                continue  # each read starts at the newest millisecond already shown
+            seen.add((line.timestamp_ns, line.message))
+            since_ms = max(since_ms, line.timestamp_ns // 1_000_000)
+            yield line
+        if not follow:
+            return
+        seen = {key for key in seen if key[0] >= since_ms * 1_000_000}
+        sleep(settings.poll_interval_cap(LOG_FOLLOW_INTERVAL_S))
 
 
 def destroy(store: StateStore, service_name: str) -> Record:
@@ -146,4 +207,5 @@ def destroy(store: StateStore, service_name: str) -> Record:
     if not record.is_live:
         return record
     registry.load(record.provider).destroy(record)
+    store.observe(service_name, 0)
     return store.update(service_name, status=Status.DESTROYED, error=None)

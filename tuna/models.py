@@ -193,6 +193,7 @@ class DeploymentResult:
     endpoint_url: str | None = None
     served_model_name: str | None = None
     example: str | None = None  # a copy-paste request against the endpoint
+    active_replicas: int | None = None
     details: dict = field(default_factory=dict)
 
     def to_json(self) -> dict:
@@ -212,4 +213,12 @@ class ServiceStatus:
     status: Status
     provider_status: str  # the provider's own word, e.g. BUILDING or SCALED_TO_ZERO
     endpoint_url: str | None = None
+    active_replicas: int | None = None  # replicas billed right now; None when unknown
     details: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class LogLine:
+    timestamp_ns: int
+    message: str
+    replica: str | None = None

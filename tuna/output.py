@@ -146,8 +146,38 @@ class Output:
                 if isinstance(value, dict):
                     value = ", ".join(f"{k}={v}" for k, v in value.items()) or "-"
                 self.note(f"  {key.replace('_', ' ')}: {value}")
+        if report.burn_rate is not None:
+            self.note(f"  burn rate now: {_money(report.burn_rate)}/hour "
+                      f"({remote.active_replicas} active replica(s) x {record.request.gpu_count} x "
+                      f"{record.request.gpu})")
         if record.endpoint_url:
             self.note(f"  endpoint: {record.endpoint_url}")
+
+    def cost(self, report, estimate) -> None:
+        from datetime import datetime, timezone
+
+        record = report.record
+        since = datetime.fromtimestamp(estimate.since, timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+        hours = (estimate.until - estimate.since) / 3600
+        self.note(f"{record.service_name} on {record.provider}: {estimate.gpu_count} x "
+                  f"{record.request.gpu} per replica at {_money(estimate.price_per_gpu_hour)}"
+                  f"/GPU-hour, billed per {estimate.billing_unit}")
+        self.note(f"Estimated cost since {since} ({hours:.2f} h): "
+                  f"{_money(estimate.estimated_usd)}")
+        self.note(f"  an estimate from {estimate.observations} replica counts tuna observed "
+                  "(deploy, status, cost, destroy); replicas that came and went between them are "
+                  "not seen. Your provider's bill is the truth.")
+        self.note(f"  at most {_money(estimate.at_most_usd)} "
+                  f"(max {record.request.scaling.max_replicas} replica(s) the whole time)")
+        if report.burn_rate is not None:
+            self.note(f"Burn rate now: {_money(report.burn_rate)}/hour")
+
+    def log_line(self, line) -> None:
+        from datetime import datetime, timezone
+
+        stamp = datetime.fromtimestamp(line.timestamp_ns / 1e9, timezone.utc)
+        replica = f" [{line.replica}]" if line.replica else ""
+        print(f"{stamp:%Y-%m-%d %H:%M:%S}{replica} {line.message}", flush=True)
 
 
 class _DeployEvents:

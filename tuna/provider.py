@@ -10,7 +10,8 @@ from collections.abc import Mapping
 from enum import Enum
 from typing import TYPE_CHECKING, ClassVar, Protocol
 
-from tuna.models import Check, DeploymentResult, DeployRequest, Plan, ServiceStatus
+from tuna.errors import UsageError
+from tuna.models import Check, DeploymentResult, DeployRequest, LogLine, Plan, ServiceStatus
 
 if TYPE_CHECKING:
     from tuna.state import Record
@@ -20,6 +21,8 @@ class Feature(str, Enum):
     MULTI_GPU = "several GPUs per replica (--tp-size > 1)"
     QUANTIZATION = "quantized serving (--quantization)"
     SCALE_TO_ZERO = "scaling to zero replicas (--min-replicas 0)"
+    UPDATE = "updates in place (--update)"
+    LOGS = "deployment logs (tuna logs)"
 
 
 def features_used(request: DeployRequest) -> set[Feature]:
@@ -57,6 +60,12 @@ class Provider:
     # Request fields (DeployRequest or Scaling) with the provider's upper bound and its reason.
     limits: ClassVar[Mapping[str, tuple[int, str]]] = {}
 
+    def require(self, feature: Feature) -> None:
+        """Refuse, before anything remote happens, an operation this provider cannot do."""
+        if feature in self.unsupported:
+            raise UsageError(f"{self.name} does not support {feature.value}: "
+                             f"{self.unsupported[feature]}")
+
     def refusals(self, request: DeployRequest) -> list[str]:
         """Why this provider cannot serve the request; empty when it can."""
         reasons = [f"{self.name} does not support {feature.value}: {self.unsupported[feature]}"
@@ -74,12 +83,19 @@ class Provider:
         """Render what would be deployed. Pure: touches nothing remote."""
         raise NotImplementedError
 
-    def preflight(self, request: DeployRequest | None) -> list[Check]:
-        """Checks that a deploy could succeed (credentials, tools); no request: account only."""
+    def preflight(self, request: DeployRequest | None, update: Record | None = None) -> list[Check]:
+        """Checks that a deploy could succeed (credentials, tools); no request: account only.
+        With `update`, the deploy replaces that record's live service."""
         raise NotImplementedError
 
-    def deploy(self, plan: Plan, events: DeployEvents, wait_timeout: float | None) -> DeploymentResult:
-        """Create the deployment; wait up to wait_timeout seconds for it (None: do not wait)."""
+    def deploy(self, plan: Plan, events: DeployEvents, wait_timeout: float | None,
+               update: Record | None = None) -> DeploymentResult:
+        """Create the deployment; wait up to wait_timeout seconds for it (None: do not wait).
+        With `update`, roll a new version out behind that record's endpoint."""
+        raise NotImplementedError
+
+    def logs(self, record: Record, since_ms: int) -> list[LogLine]:
+        """The deployment's log lines since since_ms (epoch milliseconds), oldest first."""
         raise NotImplementedError
 
     def status(self, record: Record) -> ServiceStatus:

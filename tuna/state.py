@@ -27,7 +27,13 @@ CREATE TABLE services (
     error TEXT,
     created_at REAL NOT NULL,
     updated_at REAL NOT NULL
-)
+);
+CREATE TABLE observations (
+    service_name TEXT NOT NULL,
+    at REAL NOT NULL,
+    active_replicas INTEGER NOT NULL
+);
+CREATE INDEX observations_by_service ON observations (service_name, at);
 """
 
 
@@ -123,7 +129,8 @@ class StateStore:
         try:
             # Another process may have created the schema while we waited for the lock.
             if conn.execute("PRAGMA user_version").fetchone()[0] == 0:
-                conn.execute(_SCHEMA)
+                for statement in filter(str.strip, _SCHEMA.split(";")):
+                    conn.execute(statement)
                 conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             conn.execute("COMMIT")
         except BaseException:
@@ -169,6 +176,9 @@ class StateStore:
                         f"service {record.service_name!r} already exists ({row['status']}); "
                         "destroy it first or choose another --service-name"
                     )
+                # A destroyed service's name is reused: its old observations are not the new one's.
+                conn.execute("DELETE FROM observations WHERE service_name = ?",
+                             (record.service_name,))
                 conn.execute(
                     "INSERT OR REPLACE INTO services VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (record.service_name, record.provider, record.status.value,
@@ -185,21 +195,33 @@ class StateStore:
 
     def update(self, service_name: str, *, status: Status | None = None,
                provider_ids: dict[str, str] | None = None, endpoint_url: str | None = None,
-               error: str | None = None) -> Record:
+               error: str | None = None, request: DeployRequest | None = None) -> Record:
         """Change some fields of a record; provider ids are merged into the stored ones."""
         current = self.require(service_name)
         changed = replace(
             current,
             status=status or current.status,
+            request=request or current.request,
             provider_ids={**current.provider_ids, **(provider_ids or {})},
             endpoint_url=endpoint_url or current.endpoint_url,
             error=error,
             updated_at=time.time(),
         )
         self._run(
-            "UPDATE services SET status = ?, provider_ids = ?, endpoint_url = ?, error = ?, "
-            "updated_at = ? WHERE service_name = ?",
-            (changed.status.value, json.dumps(changed.provider_ids), changed.endpoint_url,
-             changed.error, changed.updated_at, service_name),
+            "UPDATE services SET status = ?, request = ?, provider_ids = ?, endpoint_url = ?, "
+            "error = ?, updated_at = ? WHERE service_name = ?",
+            (changed.status.value, json.dumps(changed.request.to_json()),
+             json.dumps(changed.provider_ids), changed.endpoint_url, changed.error,
+             changed.updated_at, service_name),
         )
         return changed
+
+    def observe(self, service_name: str, active_replicas: int, at: float | None = None) -> None:
+        """Remember how many replicas were running, for cost estimates."""
+        self._run("INSERT INTO observations VALUES (?, ?, ?)",
+                  (service_name, time.time() if at is None else at, active_replicas))
+
+    def observations(self, service_name: str) -> list[tuple[float, int]]:
+        rows = self._run("SELECT at, active_replicas FROM observations WHERE service_name = ? "
+                         "ORDER BY at", (service_name,))
+        return [(row["at"], row["active_replicas"]) for row in rows]

@@ -11,7 +11,8 @@ from pathlib import Path
 
 from tuna import catalog
 from tuna.errors import ProviderError, TunaError
-from tuna.models import Check, DeploymentResult, DeployRequest, Plan, ServiceStatus, Status
+from tuna.models import (Check, DeploymentResult, DeployRequest, LogLine, Plan, ServiceStatus,
+                         Status)
 from tuna.provider import DeployEvents, Provider
 from tuna.providers.baseten import push, render, truss_config, wait
 from tuna.providers.baseten.api import ApiError, BasetenApi, KeyRejected, NotFound
@@ -87,7 +88,7 @@ class BasetenProvider(Provider):
 
     # --- checks ----------------------------------------------------------------------------
 
-    def preflight(self, request: DeployRequest | None) -> list[Check]:
+    def preflight(self, request: DeployRequest | None, update: Record | None = None) -> list[Check]:
         checks = [self._truss_check()]
         key = os.environ.get("BASETEN_API_KEY", "").strip()
         if not key:
@@ -114,11 +115,12 @@ class BasetenProvider(Provider):
                 + ("exists" if found else "is missing"),
                 f"add it with your Hugging Face token at https://app.baseten.co/settings/secrets "
                 f"(name: {request.hf_secret})"))
-        taken = api.models_named(request.service_name)
+        found = {m["id"] for m in api.models_named(request.service_name)}
+        ours = {update.provider_ids["model_id"]} if update else set()
         checks.append(Check(
-            "model name", not taken,
-            f"{request.service_name!r} " + ("is already a model in the workspace" if taken
-                                             else "is free"),
+            "model name", found <= ours,
+            f"{request.service_name!r} " + ("is already a model in the workspace"
+                                             if found - ours else "is free or ours"),
             "choose another --service-name: tuna does not push into a model it did not create"))
         return checks
 
@@ -136,7 +138,8 @@ class BasetenProvider(Provider):
 
     # --- remote ----------------------------------------------------------------------------
 
-    def deploy(self, plan: Plan, events: DeployEvents, wait_timeout: float | None) -> DeploymentResult:
+    def deploy(self, plan: Plan, events: DeployEvents, wait_timeout: float | None,
+               update: Record | None = None) -> DeploymentResult:
         key = _api_key()
         api = BasetenApi(key)
         request = plan.request
@@ -148,26 +151,39 @@ class BasetenProvider(Provider):
         with tempfile.TemporaryDirectory(prefix="tuna-truss-") as tmp:
             for relative, content in plan.files.items():
                 (Path(tmp) / relative).write_text(content)
-            events.progress(f"Pushing {request.service_name} with truss")
-            pushed = push.push(Path(tmp), key)
+            events.progress(f"Pushing {request.service_name} with truss"
+                            + (" as a new production deployment" if update else ""))
+            pushed = push.push(Path(tmp), key, promote=update is not None)
+        if update and pushed.model_id != update.provider_ids["model_id"]:
+            raise ProviderError(f"truss pushed to model {pushed.model_id}, not the service's "
+                                f"{update.provider_ids['model_id']}; check the Baseten dashboard")
         ids = {"model_id": pushed.model_id, "deployment_id": pushed.deployment_id}
         events.created(ids)
         autoscaling = self._apply_autoscaling(api, pushed.model_id, request, events)
         details = {"autoscaling": autoscaling}
-        status = Status.DEPLOYING
+        status, replicas = Status.DEPLOYING, None
         if wait_timeout is not None:
+            last: dict = {}
+
+            def read_status() -> str:
+                last.update(api.get_deployment(pushed.model_id, pushed.deployment_id))
+                # An update is ready once Baseten has made it production, not before.
+                if update and last["status"] in wait.READY and not last.get("is_production"):
+                    return "PROMOTING"
+                return last["status"]
+
             outcome = wait.wait_until_ready(
-                lambda: api.get_deployment(pushed.model_id, pushed.deployment_id)["status"],
-                events.status, wait_timeout,
+                read_status, events.status, wait_timeout,
                 on_error=lambda error: events.progress(f"Warning: {error}; still waiting"))
             if not outcome.ready:
+                previous = " (the previous deployment keeps serving)" if update else ""
                 raise ProviderError(f"deployment {pushed.deployment_id} ended {outcome.status}"
-                                    + self._log_tail(api, pushed, started_ms))
-            status = Status.ACTIVE
+                                    + previous + self._log_tail(api, pushed, started_ms))
+            status, replicas = Status.ACTIVE, last.get("active_replica_count")
             details.update(baseten_status=outcome.status, waited_s=round(outcome.elapsed_s, 1))
         return DeploymentResult(
             request.service_name, self.name, status, ids, endpoint_url(pushed.model_id),
-            request.model, curl_example(pushed.model_id, request.model), details)
+            request.model, curl_example(pushed.model_id, request.model), replicas, details)
 
     def _apply_autoscaling(self, api: BasetenApi, model_id: str, request: DeployRequest,
                            events: DeployEvents) -> dict:
@@ -193,6 +209,13 @@ class BasetenProvider(Provider):
         lines = [str(entry.get("message", "")).rstrip() for entry in logs]
         return "; last log lines:\n" + "\n".join(lines) if lines else ""
 
+    def logs(self, record: Record, since_ms: int) -> list[LogLine]:
+        api = BasetenApi(_api_key())
+        entries = api.deployment_logs(record.provider_ids["model_id"],
+                                      record.provider_ids["deployment_id"], since_ms, limit=1000)
+        return [LogLine(int(e["timestamp"]), str(e.get("message", "")), e.get("replica"))
+                for e in entries]
+
     def _model_id(self, api: BasetenApi, record: Record) -> str | None:
         """The record's model, or for a record whose push never reported back, the model
         that push created under the record's exact name."""
@@ -214,13 +237,14 @@ class BasetenProvider(Provider):
         try:
             deployment = api.get_deployment(model_id, deployment_id)
         except NotFound:
-            return ServiceStatus(Status.DESTROYED, "NOT_FOUND", None,
+            return ServiceStatus(Status.DESTROYED, "NOT_FOUND", None, 0,
                                  {"note": f"model {model_id} no longer exists on Baseten"})
         environment = api.get_environment(model_id)
+        replicas = deployment.get("active_replica_count") or 0
         return ServiceStatus(
             wait.tuna_status(deployment["status"]), deployment["status"], endpoint_url(model_id),
-            {"model_id": model_id, "deployment_id": deployment["id"],
-             "active_replicas": deployment.get("active_replica_count", 0),
+            replicas,
+            {"model_id": model_id, "deployment_id": deployment["id"], "active_replicas": replicas,
              "autoscaling": environment.get("autoscaling_settings") or {},
              "instance_type": deployment.get("instance_type_name")})
 

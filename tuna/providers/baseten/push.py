@@ -50,11 +50,16 @@ def _last_line(text: str) -> str:
     return lines[-1] if lines else "no output"
 
 
-def push(directory: Path, api_key: str, timeout_s: float = PUSH_TIMEOUT_S) -> Pushed:
+def push(directory: Path, api_key: str, promote: bool = False,
+         timeout_s: float = PUSH_TIMEOUT_S) -> Pushed:
+    """Push a published deployment. The first one of a model becomes production by itself;
+    `promote` makes a new one replace production, with the resources its config asks for."""
     executable = truss_executable()
     if executable is None:
         raise ProviderError("truss is not installed: pip install 'tuna[baseten]'")
     command = [executable, "push", str(directory), "--output", "json", "--non-interactive"]
+    if promote:
+        command += ["--promote", "--no-preserve-env-instance-type"]
     # A session of its own, so a hang can be killed with everything truss started.
     process = subprocess.Popen(command, env=truss_env(api_key), stdin=subprocess.DEVNULL,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,

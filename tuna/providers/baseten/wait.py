@@ -6,11 +6,11 @@ GPU minutes.
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from tuna import settings
 from tuna.errors import ProviderError
 from tuna.models import Status
 from tuna.providers.baseten.api import ApiError
@@ -39,7 +39,7 @@ def tuna_status(baseten_status: str) -> Status:
 
 def poll_intervals() -> tuple[float, float]:
     """Shortest and longest pause between status reads; TUNA_POLL_INTERVAL caps the longest."""
-    longest = float(os.environ.get("TUNA_POLL_INTERVAL") or MAX_INTERVAL_S)
+    longest = settings.poll_interval_cap(MAX_INTERVAL_S)
     return min(MIN_INTERVAL_S, longest), longest
 
 

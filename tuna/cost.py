@@ -1,0 +1,61 @@
+"""What a service costs: the burn rate now, and an estimate since creation from what tuna saw.
+
+The estimate integrates the replica counts tuna observed (at deploy, `status`, `cost` and
+destroy), each held until the next observation. Replicas that came and went between two
+observations are invisible to it, so it is labelled an estimate; the provider's bill is the
+truth. The upper bound assumes max replicas the whole time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tuna import catalog
+from tuna.errors import TunaError
+from tuna.state import Record
+
+
+@dataclass(frozen=True)
+class CostEstimate:
+    price_per_gpu_hour: float
+    gpu_count: int
+    billing_unit: str
+    since: float
+    until: float
+    observations: int
+    estimated_usd: float
+    at_most_usd: float
+
+    def to_json(self) -> dict:
+        return {"price_per_gpu_hour": self.price_per_gpu_hour, "gpu_count": self.gpu_count,
+                "billing_unit": self.billing_unit, "since": self.since, "until": self.until,
+                "observations": self.observations,
+                "estimated_usd": round(self.estimated_usd, 4),
+                "at_most_usd": round(self.at_most_usd, 4)}
+
+
+def price_per_gpu_hour(record: Record) -> catalog.Offer:
+    offer = catalog.load().offer(record.request.gpu, record.provider)
+    if offer is None:
+        raise TunaError(f"the catalog has no {record.provider} price for {record.request.gpu}")
+    return offer
+
+
+def burn_rate(record: Record, active_replicas: int) -> float:
+    """USD per hour being spent right now."""
+    return active_replicas * record.request.gpu_count * price_per_gpu_hour(record).price_per_gpu_hour
+
+
+def estimate(record: Record, observations: list[tuple[float, int]], now: float) -> CostEstimate:
+    offer = price_per_gpu_hour(record)
+    until = now if record.is_live else record.updated_at
+    replica_seconds = 0.0
+    for (at, replicas), (next_at, _) in zip(observations, [*observations[1:], (until, 0)]):
+        replica_seconds += replicas * max(0.0, min(next_at, until) - at)
+    per_replica_second = record.request.gpu_count * offer.price_per_gpu_hour / 3600
+    lifetime = max(0.0, until - record.created_at)
+    return CostEstimate(
+        offer.price_per_gpu_hour, record.request.gpu_count, offer.billing_unit,
+        record.created_at, until, len(observations),
+        replica_seconds * per_replica_second,
+        record.request.scaling.max_replicas * lifetime * per_replica_second)
