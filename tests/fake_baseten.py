@@ -31,12 +31,19 @@ class Deployment:
     script: list[str]
     config: dict
     promote: bool = False  # pushed with --promote: becomes production once it is ACTIVE
+    build_seconds: float | None = None  # real time BUILDING, then ACTIVE (for benchmarks)
     reads: int = 0
     active_reads: int = 0
     created_at: float = field(default_factory=time.time)
 
     @property
+    def active_since(self) -> float | None:
+        return None if self.build_seconds is None else self.created_at + self.build_seconds
+
+    @property
     def status(self) -> str:
+        if self.build_seconds is not None:
+            return "ACTIVE" if time.time() >= self.active_since else "BUILDING"
         return self.script[min(self.reads, len(self.script) - 1)]
 
     def read_status(self) -> str:
@@ -69,6 +76,7 @@ class FakeBaseten:
         self.models: dict[str, Model] = {}
         self.secrets: set[str] = set()
         self.script: tuple[str, ...] = READY_SCRIPT
+        self.build_seconds: float | None = None  # when set, builds take this long in real time
         self.logs = ["Starting vLLM", "Loading weights from /models"]
         self.requests: list[tuple[str, str]] = []  # (method, path) of every request, in order
         self.uploads: dict[str, bytes] = {}
@@ -135,7 +143,8 @@ class FakeBaseten:
         return None
 
     def _create(self, model: Model, config: dict, promote: bool = False) -> Deployment:
-        deployment = Deployment(self._new_id("d"), model.id, list(self.script), config, promote)
+        deployment = Deployment(self._new_id("d"), model.id, list(self.script), config, promote,
+                                self.build_seconds)
         model.deployments[deployment.id] = deployment
         if model.production_id is None:
             model.production_id = deployment.id

@@ -120,21 +120,26 @@ def test_mig_h100_uses_the_real_truss_name():
 
 
 def test_installed_wheel_finds_its_template(tmp_path):
-    """Build the wheel and render from it alone, as an installed tuna would."""
+    """Build the wheel, install it into a fresh virtualenv, and render from there alone."""
     import os
     import subprocess
-    import sys
     import zipfile
 
     from tests.conftest import ROOT
 
-    subprocess.run([os.environ.get("UV", "uv"), "build", "--wheel", "--out-dir", str(tmp_path), str(ROOT)],
+    uv = os.environ.get("UV", "uv")
+    subprocess.run([uv, "build", "--wheel", "--out-dir", str(tmp_path), str(ROOT)],
                    check=True, capture_output=True)
     (wheel,) = tmp_path.glob("tuna-*.whl")
     assert "tuna/templates/baseten/config.yaml.tpl" in zipfile.ZipFile(wheel).namelist()
-    probe = ("import tuna.template_files as t, sys; assert 'site' not in t.__file__; "
-             "print(t.read('baseten/config.yaml.tpl')[:40]); print(t.__file__)")
-    done = subprocess.run([sys.executable, "-I", "-c", f"import sys; sys.path.insert(0, {str(wheel)!r}); {probe}"],
-                          capture_output=True, text=True, cwd=tmp_path)
+    venv = tmp_path / "venv"
+    subprocess.run([uv, "venv", "-q", str(venv)], check=True, capture_output=True)
+    subprocess.run([uv, "pip", "install", "-q", "--no-deps", "--python", str(venv / "bin" / "python"),
+                    str(wheel)], check=True, capture_output=True)
+    probe = ("import tuna.template_files as t; print(t.__file__); "
+             "print(t.read('baseten/config.yaml.tpl')[:40])")
+    done = subprocess.run([str(venv / "bin" / "python"), "-c", probe], capture_output=True,
+                          text=True, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
-    assert "Truss config rendered by tuna" in done.stdout and str(wheel) in done.stdout
+    module_path, first_line = done.stdout.splitlines()[:2]
+    assert module_path.startswith(str(venv)) and "Truss config rendered by tuna" in first_line

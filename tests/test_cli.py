@@ -33,6 +33,16 @@ def test_light_commands_import_nothing_heavy(tuna, args):
     assert not modules & set(HEAVY)
 
 
+def test_deploy_keeps_truss_out_of_the_tuna_process(tuna, fake):
+    """truss runs as its own processes (validation, push): tuna's memory stays small while it
+    waits on a deployment for up to half an hour."""
+    dry = imported(tuna, "deploy", "--model", "Qwen/Qwen3-0.6B", "--gpu", "L4", "--dry-run")
+    assert "tuna" in dry and not dry & set(HEAVY)
+    real = imported(tuna, "deploy", "--model", "Qwen/Qwen3-0.6B", "--gpu", "L4", "--no-wait")
+    assert fake.model_named("qwen3-0-6b") is not None  # the deploy really happened
+    assert "requests" in real and not real & set(HEAVY)
+
+
 def test_status_and_destroy_import_nothing_heavy(tuna, fake, state_dir):
     model = fake.add_model("svc")
     seed(state_dir, ids={"model_id": model.id, "deployment_id": model.production_id})

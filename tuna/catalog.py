@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import difflib
+import os  # not pathlib: it costs light commands more to import than the catalog takes to read
 import re
 import tomllib
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
 
 from tuna.errors import InvalidValue
 
@@ -72,6 +71,8 @@ class Catalog:
         canonical = self.aliases.get(_key(name))
         if canonical:
             return canonical
+        import difflib  # only unknown names need it
+
         close = difflib.get_close_matches(_key(name), list(self.aliases), n=3, cutoff=0.5)
         names = sorted({self.aliases[c] for c in close})
         hint = f"; did you mean {', '.join(names)}?" if names else ""
@@ -93,4 +94,5 @@ class Catalog:
 
 @cache
 def load() -> Catalog:
-    return Catalog.from_toml(resources.files("tuna").joinpath("data/catalog.toml").read_text())
+    with open(os.path.join(os.path.dirname(__file__), "data", "catalog.toml"), "rb") as data:
+        return Catalog.from_toml(data.read().decode())

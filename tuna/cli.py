@@ -37,16 +37,7 @@ def duration(text: str) -> float:
     return float(match.group(1)) * {"": 1, "s": 1, "m": 60, "h": 3600}[match.group(2)]
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="tuna", description="Deploy open LLMs served by vLLM onto serverless "
-                     "GPU providers, behind an OpenAI-compatible endpoint.")
-    parser.add_argument("--version", action="version", version="tuna 0.2.0")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND",
-                                     parser_class=_Parser)
-
-    deploy = commands.add_parser("deploy", help="deploy a model (or render it with --dry-run)",
-                                 description="Deploy a Hugging Face model with vLLM and wait "
-                                 "until it is ready.")
+def _deploy_args(deploy: argparse.ArgumentParser) -> None:
     deploy.add_argument("--model", required=True, help="Hugging Face model id, e.g. Qwen/Qwen3-0.6B")
     deploy.add_argument("--gpu", required=True, help="GPU name, e.g. L4 or A100 (see show-gpus)")
     deploy.add_argument("--serverless-provider", metavar="PROVIDER",
@@ -86,40 +77,76 @@ def build_parser() -> argparse.ArgumentParser:
                         help="return once the deployment is created, without waiting for it")
     deploy.add_argument("--timeout", type=duration, default=DEFAULT_TIMEOUT,
                         help="how long to wait for readiness, e.g. 900s, 30m (default: 30m)")
-    deploy.add_argument("--json", action="store_true", help="print one JSON document")
+    _json_flag(deploy)
 
-    status = commands.add_parser("status", help="show a service's live status")
-    status.add_argument("--service-name", required=True)
-    status.add_argument("--json", action="store_true", help="print one JSON document")
 
-    listing = commands.add_parser("list", help="list services tuna deployed")
+def _json_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true", help="print one JSON document")
+
+
+def _service_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--service-name", required=True)
+
+
+def _status_args(status: argparse.ArgumentParser) -> None:
+    _service_arg(status)
+    _json_flag(status)
+
+
+def _list_args(listing: argparse.ArgumentParser) -> None:
     listing.add_argument("--all", action="store_true", help="include destroyed services")
-    listing.add_argument("--json", action="store_true", help="print one JSON document")
+    _json_flag(listing)
 
-    destroy = commands.add_parser("destroy", help="remove a deployed service")
+
+def _destroy_args(destroy: argparse.ArgumentParser) -> None:
     which = destroy.add_mutually_exclusive_group(required=True)
     which.add_argument("--service-name")
     which.add_argument("--all", action="store_true", help="every live service (asks first)")
     destroy.add_argument("--yes", action="store_true", help="do not ask for confirmation")
 
-    gpus = commands.add_parser("show-gpus", help="compare GPU prices across providers")
+
+def _show_gpus_args(gpus: argparse.ArgumentParser) -> None:
     gpus.add_argument("--gpu", help="one GPU: its offers, cheapest first")
     gpus.add_argument("--provider", help="only this provider's offers")
-    gpus.add_argument("--json", action="store_true", help="print one JSON document")
+    _json_flag(gpus)
 
-    check = commands.add_parser("check", help="run a provider's preflight checks")
+
+def _check_args(check: argparse.ArgumentParser) -> None:
     check.add_argument("--provider", required=True)
 
-    logs = commands.add_parser("logs", help="show a service's deployment logs")
-    logs.add_argument("--service-name", required=True)
+
+def _logs_args(logs: argparse.ArgumentParser) -> None:
+    _service_arg(logs)
     logs.add_argument("--since", type=duration, default="30m",
                       help="how far back, e.g. 10m or 2h (default: 30m)")
-    logs.add_argument("--follow", action="store_true",
-                      help="keep printing new lines until Ctrl-C")
+    logs.add_argument("--follow", action="store_true", help="keep printing new lines until Ctrl-C")
 
-    cost = commands.add_parser("cost", help="estimate what a service has cost so far")
-    cost.add_argument("--service-name", required=True)
-    cost.add_argument("--json", action="store_true", help="print one JSON document")
+
+# name -> (help, arguments); only the invoked command's arguments are built, which keeps
+# start-up short.
+SUBCOMMANDS = {
+    "deploy": ("deploy a model (or render it with --dry-run)", _deploy_args),
+    "status": ("show a service's live status and burn rate", _status_args),
+    "list": ("list services tuna deployed", _list_args),
+    "destroy": ("remove a deployed service", _destroy_args),
+    "show-gpus": ("compare GPU prices across providers", _show_gpus_args),
+    "check": ("run a provider's preflight checks", _check_args),
+    "logs": ("show a service's deployment logs", _logs_args),
+    "cost": ("estimate what a service has cost so far", _status_args),
+}
+
+
+def build_parser(argv: list[str]) -> argparse.ArgumentParser:
+    parser = _Parser(prog="tuna", description="Deploy open LLMs served by vLLM onto serverless "
+                     "GPU providers, behind an OpenAI-compatible endpoint.")
+    parser.add_argument("--version", action="version", version="tuna 0.2.0")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND",
+                                     parser_class=_Parser)
+    invoked = next((arg for arg in argv if not arg.startswith("-")), None)
+    for name, (text, add_arguments) in SUBCOMMANDS.items():
+        subparser = commands.add_parser(name, help=text, description=text[0].upper() + text[1:] + ".")
+        if name == invoked:
+            add_arguments(subparser)
     return parser
 
 
@@ -294,7 +321,8 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _interrupt)
     out = None
     try:
-        args = build_parser().parse_args(argv)
+        argv = sys.argv[1:] if argv is None else argv
+        args = build_parser(argv).parse_args(argv)
         out = Output(json_mode=getattr(args, "json", False))
         return COMMANDS[args.command](args, out)
     except TunaError as exc:

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import re
-import tomllib
 from dataclasses import asdict, dataclass, field
 from enum import Enum
 from functools import cache
-from importlib import resources
 
 from tuna.errors import InvalidValue
 
@@ -50,8 +49,10 @@ class Status(str, Enum):
 
 @cache
 def quantization_methods() -> tuple[str, ...]:
-    text = resources.files("tuna").joinpath("data/vllm.toml").read_text()
-    return tuple(tomllib.loads(text)["quantization_methods"])
+    import tomllib  # only deploy requests with --quantization read it
+
+    with open(os.path.join(os.path.dirname(__file__), "data", "vllm.toml"), "rb") as data:
+        return tuple(tomllib.load(data)["quantization_methods"])
 
 
 def _whole_number(name: str, value: object, low: int, high: int) -> int:

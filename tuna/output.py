@@ -4,7 +4,6 @@ goes to stderr. rich is imported on first use so commands that print nothing hum
 from __future__ import annotations
 
 import contextlib
-import json
 import sys
 import time
 from functools import cached_property
@@ -32,6 +31,8 @@ class Output:
     # --- plain -------------------------------------------------------------------------
 
     def json(self, document) -> int:
+        import json
+
         print(json.dumps(document, indent=2))
         return 0
 

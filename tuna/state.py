@@ -7,7 +7,6 @@ import os
 import sqlite3
 import time
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 
 from tuna.errors import StateError, UsageError
 from tuna.models import DeployRequest, Status
@@ -70,8 +69,9 @@ class Record:
         }
 
 
-def default_dir() -> Path:
-    return Path(os.environ.get("TUNA_STATE_DIR") or Path.home() / ".tuna").expanduser()
+def default_dir() -> str:
+    # os.path, not pathlib: `tuna list` should not pay for importing it.
+    return os.path.expanduser(os.environ.get("TUNA_STATE_DIR") or "~/.tuna")
 
 
 def _from_row(row: sqlite3.Row) -> Record:
@@ -89,8 +89,9 @@ def _from_row(row: sqlite3.Row) -> Record:
 
 
 class StateStore:
-    def __init__(self, directory: Path | None = None):
-        self.path = (directory or default_dir()) / "state.db"
+    def __init__(self, directory: str | os.PathLike | None = None):
+        self.directory = os.fspath(directory or default_dir())
+        self.path = os.path.join(self.directory, "state.db")
         self._conn: sqlite3.Connection | None = None
 
     def _fail(self, exc: sqlite3.Error) -> StateError:
@@ -105,14 +106,14 @@ class StateStore:
     def _connect(self) -> sqlite3.Connection:
         if self._conn is None:
             try:
-                self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+                os.makedirs(self.directory, mode=0o700, exist_ok=True)
                 conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
                 conn.row_factory = sqlite3.Row
                 self._migrate(conn)
             except sqlite3.Error as exc:
                 raise self._fail(exc) from None
             except OSError as exc:
-                raise StateError(f"cannot open state directory {self.path.parent}: {exc.strerror}") from None
+                raise StateError(f"cannot open state directory {self.directory}: {exc.strerror}") from None
             self._conn = conn
         return self._conn
 

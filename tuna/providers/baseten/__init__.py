@@ -8,6 +8,7 @@ import tempfile
 import time
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tuna import catalog
 from tuna.errors import ProviderError, TunaError
@@ -15,8 +16,11 @@ from tuna.models import (Check, DeploymentResult, DeployRequest, LogLine, Plan, 
                          Status)
 from tuna.provider import DeployEvents, Provider
 from tuna.providers.baseten import push, render, truss_config, wait
-from tuna.providers.baseten.api import ApiError, BasetenApi, KeyRejected, NotFound
+from tuna.providers.baseten.errors import ApiError, KeyRejected, NotFound
 from tuna.state import Record
+
+if TYPE_CHECKING:
+    from tuna.providers.baseten.api import BasetenApi
 
 KEY_HINT = ("create an API key at https://app.baseten.co/settings/api_keys, then "
             "`export BASETEN_API_KEY=...`")
@@ -42,6 +46,13 @@ def _api_key() -> str:
     if not key:
         raise TunaError(f"BASETEN_API_KEY is not set: {KEY_HINT}")
     return key
+
+
+def _client(key: str) -> BasetenApi:
+    # requests is imported only by commands that talk to Baseten, not by --dry-run.
+    from tuna.providers.baseten.api import BasetenApi
+
+    return BasetenApi(key)
 
 
 def _autoscaling_settings(request: DeployRequest) -> dict:
@@ -93,7 +104,7 @@ class BasetenProvider(Provider):
         key = os.environ.get("BASETEN_API_KEY", "").strip()
         if not key:
             return [Check("API key", False, "BASETEN_API_KEY is not set", KEY_HINT), *checks]
-        api = BasetenApi(key)
+        api = _client(key)
         try:
             secrets = api.secret_names()
         except KeyRejected:
@@ -141,7 +152,7 @@ class BasetenProvider(Provider):
     def deploy(self, plan: Plan, events: DeployEvents, wait_timeout: float | None,
                update: Record | None = None) -> DeploymentResult:
         key = _api_key()
-        api = BasetenApi(key)
+        api = _client(key)
         request = plan.request
         if request.hf_secret is None and render.DEFAULT_HF_SECRET in api.secret_names():
             request = replace(request, hf_secret=render.DEFAULT_HF_SECRET)
@@ -210,7 +221,7 @@ class BasetenProvider(Provider):
         return "; last log lines:\n" + "\n".join(lines) if lines else ""
 
     def logs(self, record: Record, since_ms: int) -> list[LogLine]:
-        api = BasetenApi(_api_key())
+        api = _client(_api_key())
         entries = api.deployment_logs(record.provider_ids["model_id"],
                                       record.provider_ids["deployment_id"], since_ms, limit=1000)
         return [LogLine(int(e["timestamp"]), str(e.get("message", "")), e.get("replica"))
@@ -228,7 +239,7 @@ class BasetenProvider(Provider):
         return found[0]["id"] if found else None
 
     def status(self, record: Record) -> ServiceStatus:
-        api = BasetenApi(_api_key())
+        api = _client(_api_key())
         model_id = self._model_id(api, record)
         if model_id is None:
             return ServiceStatus(record.status, "NOT_CREATED", None,
@@ -249,7 +260,7 @@ class BasetenProvider(Provider):
              "instance_type": deployment.get("instance_type_name")})
 
     def destroy(self, record: Record) -> None:
-        api = BasetenApi(_api_key())
+        api = _client(_api_key())
         model_id = self._model_id(api, record)
         if model_id is None:
             return  # the push never created a model: nothing to remove

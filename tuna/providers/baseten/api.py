@@ -13,32 +13,11 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
-from tuna.errors import ProviderError
+from tuna.providers.baseten.errors import ApiError, KeyRejected, NotFound
 
 DEFAULT_API_URL = "https://api.baseten.co"
 TIMEOUT = (5.0, 30.0)  # connect, read (seconds)
 PRODUCTION = "production"
-
-
-class ApiError(ProviderError):
-    def __init__(self, method: str, path: str, status: int | None, detail: str):
-        self.status = status
-        where = f"{method} {path}"
-        super().__init__(f"Baseten API {where} failed" + (f" (HTTP {status})" if status else "")
-                         + (f": {detail}" if detail else ""))
-
-    @property
-    def transient(self) -> bool:
-        """Worth trying again later: no answer, rate-limited, or a server-side failure."""
-        return self.status is None or self.status == 429 or self.status >= 500
-
-
-class KeyRejected(ApiError):
-    pass
-
-
-class NotFound(ApiError):
-    pass
 
 
 def _retry() -> Retry:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from tuna import settings
 from tuna.errors import ProviderError
 from tuna.models import Status
-from tuna.providers.baseten.api import ApiError
+from tuna.providers.baseten.errors import ApiError
 
 IN_PROGRESS = frozenset({"BUILDING", "DEPLOYING", "LOADING_MODEL", "UPDATING"})
 READY = frozenset({"ACTIVE", "SCALED_TO_ZERO", "WAKING_UP"})
