@@ -122,3 +122,16 @@ def test_corrupt_database_via_cli(tuna, state_dir):
         assert done.code == 1
         lines = done.stderr.strip().splitlines()
         assert len(lines) == 1 and "cannot be used" in lines[0] and "move it aside" in lines[0]
+
+
+def test_destroy_all_goes_on_past_one_failure(tuna, fake):
+    for name in ("a", "b"):
+        assert tuna(*DEPLOY, "--service-name", name, "--no-wait").code == 0
+    stuck = fake.model_named("a")
+    fake.fail("DELETE", rf"/v1/models/{stuck.id}", 500, times=1000)
+    done = tuna("destroy", "--all", "--yes")
+    assert done.code == 1
+    assert "Destroyed b." in done.stdout
+    assert "a: " in done.stderr and "retry `tuna destroy --service-name a`" in done.stderr
+    assert [m.name for m in fake.models.values()] == ["a"]
+    assert [r["service_name"] for r in tuna("list", "--json").json()] == ["a"]

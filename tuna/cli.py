@@ -198,7 +198,7 @@ def cmd_deploy(args, out) -> int:
     plan = lifecycle.plan(request, provider)
     if args.dry_run is not None:
         directory = Path(args.dry_run or f"{request.service_name}-truss")
-        written = lifecycle.write_plan(plan, directory)
+        written = plan.write(directory)
         if args.json:
             return out.json({"dry_run": True, "provider": provider.name,
                              "service_name": request.service_name, "directory": str(directory),
@@ -273,26 +273,24 @@ def cmd_destroy(args, out) -> int:
     from tuna.state import StateStore
 
     store = StateStore()
-    if args.all:
-        names = [r.service_name for r in store.list()]
-        if not names:
-            out.note("Nothing to destroy.")
-            return 0
-        if not args.yes and not out.confirm(f"Destroy {len(names)} services ({', '.join(names)})?"):
-            raise UsageError("not confirmed; nothing was destroyed (pass --yes to skip the question)")
-    else:
-        names = [store.require(args.service_name).service_name]
-    failures = 0
-    for name in names:
-        try:
-            lifecycle.destroy(store, name)
+    if not args.all:
+        lifecycle.destroy(store, args.service_name)
+        out.note(f"Destroyed {args.service_name}.")
+        return 0
+    names = [r.service_name for r in store.list()]
+    if not names:
+        out.note("Nothing to destroy.")
+        return 0
+    if not args.yes and not out.confirm(f"Destroy {len(names)} services ({', '.join(names)})?"):
+        raise UsageError("not confirmed; nothing was destroyed (pass --yes to skip the question)")
+    failed = False
+    for name, error in lifecycle.destroy_each(store, names):
+        if error is None:
             out.note(f"Destroyed {name}.")
-        except TunaError as exc:
-            if not args.all:
-                raise
-            failures += 1
-            out.error(f"{name}: {exc} (record kept; retry `tuna destroy --service-name {name}`)")
-    return 1 if failures else 0
+        else:
+            failed = True
+            out.error(f"{name}: {error} (record kept; retry `tuna destroy --service-name {name}`)")
+    return 1 if failed else 0
 
 
 def cmd_check(args, out) -> int:

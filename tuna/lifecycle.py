@@ -10,7 +10,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 from tuna import catalog, cost, registry, settings
 from tuna.errors import Interrupted, TunaError, UsageError
@@ -66,16 +65,6 @@ def plan(request: DeployRequest, provider: Provider) -> Plan:
     if reasons:
         raise UsageError("; ".join(reasons))
     return provider.plan(request)
-
-
-def write_plan(deploy_plan: Plan, directory: Path) -> list[Path]:
-    written = []
-    for relative, content in deploy_plan.files.items():
-        path = directory / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(content)
-        written.append(path)
-    return written
 
 
 class _RecordingEvents:
@@ -209,3 +198,14 @@ def destroy(store: StateStore, service_name: str) -> Record:
     registry.load(record.provider).destroy(record)
     store.observe(service_name, 0)
     return store.update(service_name, status=Status.DESTROYED, error=None)
+
+
+def destroy_each(store: StateStore, names: list[str]) -> Iterator[tuple[str, TunaError | None]]:
+    """Destroy services one by one; one failure does not stop the others."""
+    for name in names:
+        try:
+            destroy(store, name)
+        except TunaError as exc:
+            yield name, exc
+        else:
+            yield name, None

@@ -7,6 +7,10 @@ import re
 from dataclasses import asdict, dataclass, field
 from enum import Enum
 from functools import cache
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 from tuna.errors import InvalidValue
 
@@ -171,6 +175,15 @@ class Plan:
     files: dict[str, str]  # relative path -> content
     summary: dict[str, str]
 
+    def write(self, directory: Path) -> list[Path]:
+        written = []
+        for relative, content in self.files.items():
+            path = directory / relative
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(content)
+            written.append(path)
+        return written
+
 
 @dataclass(frozen=True)
 class Check:
@@ -198,13 +211,15 @@ class DeploymentResult:
     details: dict = field(default_factory=dict)
 
     def to_json(self) -> dict:
-        return {
-            "service_name": self.service_name,
-            "provider": self.provider,
-            "status": self.status.value,
-            **self.provider_ids,
-            "endpoint_url": self.endpoint_url,
-        }
+        return service_json(self.service_name, self.provider, self.status, self.provider_ids,
+                            self.endpoint_url)
+
+
+def service_json(service_name: str, provider: str, status: Status, provider_ids: dict[str, str],
+                 endpoint_url: str | None) -> dict:
+    """The fields every JSON document about a service starts with (deploy, status, list)."""
+    return {"service_name": service_name, "provider": provider, "status": status.value,
+            **provider_ids, "endpoint_url": endpoint_url}
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ import time
 from dataclasses import dataclass, field, replace
 
 from tuna.errors import StateError, UsageError
-from tuna.models import DeployRequest, Status
+from tuna.models import DeployRequest, Status, service_json
 
 SCHEMA_VERSION = 1
 # How long a writer waits for another tuna process to finish its write.
@@ -55,11 +55,8 @@ class Record:
 
     def to_json(self) -> dict:
         return {
-            "service_name": self.service_name,
-            "provider": self.provider,
-            "status": self.status.value,
-            **self.provider_ids,
-            "endpoint_url": self.endpoint_url,
+            **service_json(self.service_name, self.provider, self.status, self.provider_ids,
+                           self.endpoint_url),
             "model": self.request.model,
             "gpu": self.request.gpu,
             "gpu_count": self.request.gpu_count,

@@ -141,7 +141,8 @@ class BasetenProvider(Provider):
             return Check("truss", False, "truss CLI not found", "pip install 'tuna[baseten]'")
         try:
             version = subprocess.run([executable, "--version"], capture_output=True, text=True,
-                                     timeout=60, env=push.truss_env(""), check=True).stdout
+                                     timeout=60, check=True,
+                                     env={**os.environ, "TRUSS_NO_UPDATE_CHECK": "1"}).stdout
         except (OSError, subprocess.SubprocessError) as exc:
             return Check("truss", False, f"{executable} does not run ({type(exc).__name__})",
                          "reinstall it: pip install 'tuna[baseten]'")
@@ -160,8 +161,7 @@ class BasetenProvider(Provider):
             events.progress(f"Weights authenticate with workspace secret {request.hf_secret}")
         started_ms = int(time.time() * 1000)
         with tempfile.TemporaryDirectory(prefix="tuna-truss-") as tmp:
-            for relative, content in plan.files.items():
-                (Path(tmp) / relative).write_text(content)
+            plan.write(Path(tmp))
             events.progress(f"Pushing {request.service_name} with truss"
                             + (" as a new production deployment" if update else ""))
             pushed = push.push(Path(tmp), key, promote=update is not None)
