@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.fake_baseten import FakeBaseten
+from tuna.state import StateStore
 
 ROOT = Path(__file__).resolve().parent.parent
 # A key distinctive enough that finding it anywhere in output or files means it leaked.
@@ -40,7 +41,10 @@ def state_dir(tmp_path) -> Path:
 
 @pytest.fixture
 def tuna_env(fake, state_dir, tmp_path) -> dict[str, str]:
-    """Environment for a tuna process that talks only to the fake."""
+    """Environment for a tuna process that talks only to the fake.
+
+    After the test, every model a push created that still exists on the fake must be known to
+    tuna's state as a live record: tuna never leaves a paid model it could not destroy."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("BASETEN_", "TUNA_"))}
     env.update(
         BASETEN_API_KEY=API_KEY,
@@ -51,7 +55,11 @@ def tuna_env(fake, state_dir, tmp_path) -> dict[str, str]:
         HOME=str(tmp_path / "home"),  # no ~/.trussrc or other user files leak in
         NO_COLOR="1",
     )
-    return env
+    yield env
+    leftovers = {fake.models[i].name for i in fake.pushed & set(fake.models)}
+    if leftovers:
+        live = {r.service_name for r in StateStore(state_dir).list()}
+        assert leftovers <= live, f"models tuna does not know about: {leftovers - live}"
 
 
 @pytest.fixture

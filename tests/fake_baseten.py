@@ -84,6 +84,7 @@ class FakeBaseten:
         self.delete_keeps_model = False  # a delete that answers 200 yet leaves the model
         self.echo_auth = False  # a careless server that echoes the Authorization header in errors
         self.log_stamps: list[int] = []  # epoch ms of each line of `logs`
+        self.pushed: set[str] = set()  # ids of models created by `truss push`
         self._ids = itertools.count(1)
         self._lock = threading.RLock()
         self._server: ThreadingHTTPServer | None = None
@@ -170,6 +171,7 @@ class FakeBaseten:
             if "create_model_from_truss" in query:
                 model = Model(self._new_id("m"), _arg(query, "name"))
                 self.models[model.id] = model
+                self.pushed.add(model.id)
                 return {"create_model_from_truss": self._version(
                     model, self._create(model, _config(query)))}
             if "models(" in query:
