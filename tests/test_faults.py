@@ -135,3 +135,14 @@ def test_destroy_all_goes_on_past_one_failure(tuna, fake):
     assert "a: " in done.stderr and "retry `tuna destroy --service-name a`" in done.stderr
     assert [m.name for m in fake.models.values()] == ["a"]
     assert [r["service_name"] for r in tuna("list", "--json").json()] == ["a"]
+
+
+def test_timed_out_deploy_that_later_turns_ready_is_reported_ready(tuna, fake):
+    fake.script = ("BUILDING",) * 40 + ("ACTIVE",)
+    assert tuna(*DEPLOY, "--timeout", "0.5s").code == 1
+    record = tuna("list", "--json").json()[0]
+    assert record["status"] == "failed" and "still BUILDING" in record["error"]
+    model = fake.model_named("qwen3-0-6b")
+    model.deployments[model.production_id].reads = 40
+    status = tuna("status", "--service-name", "qwen3-0-6b", "--json").json()
+    assert status["status"] == "active" and status["error"] is None

@@ -154,8 +154,10 @@ def status(store: StateStore, service_name: str) -> StatusReport:
         return StatusReport(record, None)
     remote = registry.load(record.provider).status(record)
     if remote.status is not record.status or remote.endpoint_url != record.endpoint_url:
+        # A deploy that timed out may since have become ready: its old error no longer holds.
+        error = None if remote.status is Status.ACTIVE else record.error
         record = store.update(service_name, status=remote.status, endpoint_url=remote.endpoint_url,
-                              error=record.error)
+                              error=error)
     if remote.active_replicas is None:
         return StatusReport(record, remote)
     store.observe(service_name, remote.active_replicas)
