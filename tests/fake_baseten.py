@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 READY_SCRIPT = ("BUILDING", "BUILDING", "DEPLOYING", "LOADING_MODEL", "ACTIVE")
-BUILD_FAILURE_SCRIPT = ("BUILDING", "BUILDING", "BUILD_FAILED")
 DEFAULT_AUTOSCALING = {"min_replica": 0, "max_replica": 1, "autoscaling_window": 60,
                        "scale_down_delay": 900, "concurrency_target": 1,
                        "target_utilization_percentage": 70}

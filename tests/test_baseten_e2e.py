@@ -20,10 +20,13 @@ def test_deploy_status_destroy(tuna, fake, state_dir):
     assert result["status"] == "active"
     assert result["endpoint_url"] == (
         f"https://model-{model.id}.api.baseten.co/environments/production/sync/v1")
-    # truss pushed the config tuna rendered, and the autoscaling tuna asked for was applied.
+    # truss uploaded the Truss directory (one S3 PUT) and pushed the config tuna rendered...
+    (upload,) = fake.uploads.values()
+    assert b"config.yaml" in upload
     pushed = model.deployments[model.production_id].config
     assert pushed["resources"]["accelerator"] == "L4"
     assert pushed["runtime"]["predict_concurrency"] == 32
+    # ...and the autoscaling tuna asked for was applied.
     assert model.autoscaling["min_replica"] == 1 and model.autoscaling["max_replica"] == 3
     assert model.autoscaling["concurrency_target"] == 32
     # Readiness came from the management API alone: every status was read, never the model.

@@ -194,9 +194,6 @@ class Check:
     detail: str = ""
     fix: str = ""
 
-    def to_json(self) -> dict:
-        return asdict(self)
-
 
 @dataclass(frozen=True)
 class DeploymentResult:

@@ -15,7 +15,6 @@ from tuna.errors import ProviderError
 from tuna.models import Status
 from tuna.providers.baseten.errors import ApiError
 
-IN_PROGRESS = frozenset({"BUILDING", "DEPLOYING", "LOADING_MODEL", "UPDATING"})
 READY = frozenset({"ACTIVE", "SCALED_TO_ZERO", "WAKING_UP"})
 FAILED = frozenset({"BUILD_FAILED", "BUILD_STOPPED", "DEPLOY_FAILED", "FAILED"})
 STOPPED = frozenset({"DEACTIVATING", "INACTIVE"})
@@ -25,7 +24,8 @@ MAX_INTERVAL_S = 10.0
 
 
 def tuna_status(baseten_status: str) -> Status:
-    """Baseten's deployment status in tuna's lifecycle terms; unknown ones count as in progress."""
+    """Baseten's deployment status in tuna's lifecycle terms. BUILDING, DEPLOYING, LOADING_MODEL,
+    UPDATING, and statuses Baseten may add later, count as in progress."""
     if baseten_status in READY:
         return Status.ACTIVE
     if baseten_status in FAILED:
