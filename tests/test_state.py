@@ -99,3 +99,21 @@ def test_newer_schema_is_a_clear_error(tmp_path):
 def test_state_file_is_private(tmp_path):
     StateStore(tmp_path).create(record())
     assert (tmp_path / "state.db").stat().st_mode & 0o077 == 0
+
+
+def _merge_ids(directory: str, prefix: str) -> None:
+    store = StateStore(directory)
+    for i in range(300):
+        store.update("svc", provider_ids={f"{prefix}{i}": "x"})
+
+
+def test_concurrent_updates_of_one_record_lose_no_ids(tmp_path):
+    StateStore(tmp_path).create(record())
+    ctx = multiprocessing.get_context("spawn")
+    workers = [ctx.Process(target=_merge_ids, args=(str(tmp_path), p)) for p in ("a", "b")]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join(60)
+    assert [w.exitcode for w in workers] == [0, 0]
+    assert len(StateStore(tmp_path).get("svc").provider_ids) == 600

@@ -223,6 +223,7 @@ def cmd_status(args, out) -> int:
         remote = report.remote
         return out.json({**report.record.to_json(),
                          "provider_status": remote.provider_status if remote else None,
+                         "active_replicas": remote.active_replicas if remote else None,
                          **(remote.details if remote else {}),
                          "burn_rate_per_hour": report.burn_rate})
     out.status(report)

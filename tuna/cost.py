@@ -34,7 +34,7 @@ class CostEstimate:
                 "at_most_usd": round(self.at_most_usd, 4)}
 
 
-def price_per_gpu_hour(record: Record) -> catalog.Offer:
+def _offer(record: Record) -> catalog.Offer:
     offer = catalog.load().offer(record.request.gpu, record.provider)
     if offer is None:
         raise TunaError(f"the catalog has no {record.provider} price for {record.request.gpu}")
@@ -43,11 +43,11 @@ def price_per_gpu_hour(record: Record) -> catalog.Offer:
 
 def burn_rate(record: Record, active_replicas: int) -> float:
     """USD per hour being spent right now."""
-    return active_replicas * record.request.gpu_count * price_per_gpu_hour(record).price_per_gpu_hour
+    return active_replicas * record.request.gpu_count * _offer(record).price_per_gpu_hour
 
 
 def estimate(record: Record, observations: list[tuple[float, int]], now: float) -> CostEstimate:
-    offer = price_per_gpu_hour(record)
+    offer = _offer(record)
     until = now if record.is_live else record.updated_at
     replica_seconds = 0.0
     for (at, replicas), (next_at, _) in zip(observations, [*observations[1:], (until, 0)]):

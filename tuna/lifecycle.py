@@ -16,7 +16,7 @@ from tuna.errors import Interrupted, TunaError, UsageError
 from tuna.models import (Check, DeploymentResult, DeployRequest, LogLine, Plan, ServiceStatus,
                          Status)
 from tuna.provider import DeployEvents, Feature, Provider
-from tuna.state import Record, StateStore
+from tuna.state import NameTaken, Record, StateStore
 
 
 LOG_FOLLOW_INTERVAL_S = 5.0  # polite to an API whose rate limit the whole workspace shares
@@ -90,10 +90,7 @@ def _service_to_update(store: StateStore, provider: Provider, name: str, update:
     existing = store.get(name)
     live = existing is not None and existing.is_live
     if live and not update:
-        raise UsageError(
-            f"service {name!r} already exists ({existing.status.value}); pass --update to roll "
-            "out a new version behind the same endpoint, or destroy it first"
-        )
+        raise NameTaken(name, existing.status.value)  # early: before preflight's API calls
     if not update:
         return None
     provider.require(Feature.UPDATE)

@@ -205,7 +205,6 @@ class DeploymentResult:
     served_model_name: str | None = None
     example: str | None = None  # a copy-paste request against the endpoint
     active_replicas: int | None = None
-    details: dict = field(default_factory=dict)
 
     def to_json(self) -> dict:
         return service_json(self.service_name, self.provider, self.status, self.provider_ids,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sqlite3
@@ -66,6 +67,26 @@ class Record:
         }
 
 
+class NameTaken(UsageError):
+    def __init__(self, service_name: str, status: str):
+        super().__init__(
+            f"service {service_name!r} already exists ({status}); pass --update to roll out a new "
+            "version behind the same endpoint, or destroy it first"
+        )
+
+
+@contextlib.contextmanager
+def _immediate(conn: sqlite3.Connection):
+    """A write transaction that takes the lock up front, so concurrent writers queue cleanly."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
 def default_dir() -> str:
     # os.path, not pathlib: `tuna list` should not pay for importing it.
     return os.path.expanduser(os.environ.get("TUNA_STATE_DIR") or "~/.tuna")
@@ -123,17 +144,12 @@ class StateStore:
             )
         if version == SCHEMA_VERSION:
             return
-        conn.execute("BEGIN IMMEDIATE")
-        try:
+        with _immediate(conn):
             # Another process may have created the schema while we waited for the lock.
             if conn.execute("PRAGMA user_version").fetchone()[0] == 0:
                 for statement in filter(str.strip, _SCHEMA.split(";")):
                     conn.execute(statement)
                 conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
         conn.execute("PRAGMA journal_mode = WAL")
         os.chmod(self.path, 0o600)
 
@@ -150,8 +166,11 @@ class StateStore:
     def require(self, service_name: str) -> Record:
         record = self.get(service_name)
         if record is None:
-            raise UsageError(f"no service named {service_name!r} in {self.path} (see `tuna list`)")
+            raise self._unknown(service_name)
         return record
+
+    def _unknown(self, service_name: str) -> UsageError:
+        return UsageError(f"no service named {service_name!r} in {self.path} (see `tuna list`)")
 
     def list(self, include_destroyed: bool = False) -> list[Record]:
         rows = self._run("SELECT * FROM services ORDER BY created_at, service_name")
@@ -162,18 +181,13 @@ class StateStore:
         """Store a new record; refuse if a live one has the same name. Atomic across processes."""
         now = time.time()
         record = replace(record, created_at=now, updated_at=now)
-        conn = self._connect()
         try:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
+            with _immediate(self._connect()) as conn:
                 row = conn.execute(
                     "SELECT status FROM services WHERE service_name = ?", (record.service_name,)
                 ).fetchone()
                 if row and row["status"] != Status.DESTROYED.value:
-                    raise UsageError(
-                        f"service {record.service_name!r} already exists ({row['status']}); "
-                        "destroy it first or choose another --service-name"
-                    )
+                    raise NameTaken(record.service_name, row["status"])
                 # A destroyed service's name is reused: its old observations are not the new one's.
                 conn.execute("DELETE FROM observations WHERE service_name = ?",
                              (record.service_name,))
@@ -183,10 +197,6 @@ class StateStore:
                      json.dumps(record.request.to_json()), json.dumps(record.provider_ids),
                      record.endpoint_url, record.error, record.created_at, record.updated_at),
                 )
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
         except sqlite3.Error as exc:
             raise self._fail(exc) from None
         return record
@@ -194,24 +204,33 @@ class StateStore:
     def update(self, service_name: str, *, status: Status | None = None,
                provider_ids: dict[str, str] | None = None, endpoint_url: str | None = None,
                error: str | None = None, request: DeployRequest | None = None) -> Record:
-        """Change some fields of a record; provider ids are merged into the stored ones."""
-        current = self.require(service_name)
-        changed = replace(
-            current,
-            status=status or current.status,
-            request=request or current.request,
-            provider_ids={**current.provider_ids, **(provider_ids or {})},
-            endpoint_url=endpoint_url or current.endpoint_url,
-            error=error,
-            updated_at=time.time(),
-        )
-        self._run(
-            "UPDATE services SET status = ?, request = ?, provider_ids = ?, endpoint_url = ?, "
-            "error = ?, updated_at = ? WHERE service_name = ?",
-            (changed.status.value, json.dumps(changed.request.to_json()),
-             json.dumps(changed.provider_ids), changed.endpoint_url, changed.error,
-             changed.updated_at, service_name),
-        )
+        """Change some fields of a record; provider ids are merged into the stored ones. The read
+        and the write are one transaction, so concurrent updates do not lose each other's ids."""
+        try:
+            with _immediate(self._connect()) as conn:
+                row = conn.execute("SELECT * FROM services WHERE service_name = ?",
+                                   (service_name,)).fetchone()
+                if row is None:
+                    raise self._unknown(service_name)
+                current = _from_row(row)
+                changed = replace(
+                    current,
+                    status=status or current.status,
+                    request=request or current.request,
+                    provider_ids={**current.provider_ids, **(provider_ids or {})},
+                    endpoint_url=endpoint_url or current.endpoint_url,
+                    error=error,
+                    updated_at=time.time(),
+                )
+                conn.execute(
+                    "UPDATE services SET status = ?, request = ?, provider_ids = ?, "
+                    "endpoint_url = ?, error = ?, updated_at = ? WHERE service_name = ?",
+                    (changed.status.value, json.dumps(changed.request.to_json()),
+                     json.dumps(changed.provider_ids), changed.endpoint_url, changed.error,
+                     changed.updated_at, service_name),
+                )
+        except sqlite3.Error as exc:
+            raise self._fail(exc) from None
         return changed
 
     def observe(self, service_name: str, active_replicas: int, at: float | None = None) -> None:

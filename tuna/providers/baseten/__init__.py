@@ -170,8 +170,7 @@ class BasetenProvider(Provider):
                                 f"{update.provider_ids['model_id']}; check the Baseten dashboard")
         ids = {"model_id": pushed.model_id, "deployment_id": pushed.deployment_id}
         events.created(ids)
-        autoscaling = self._apply_autoscaling(api, pushed.model_id, request, events)
-        details = {"autoscaling": autoscaling}
+        self._apply_autoscaling(api, pushed.model_id, request, events)
         status, replicas = Status.DEPLOYING, None
         if wait_timeout is not None:
             last: dict = {}
@@ -191,25 +190,24 @@ class BasetenProvider(Provider):
                 raise ProviderError(f"deployment {pushed.deployment_id} ended {outcome.status}"
                                     + previous + self._log_tail(api, pushed, started_ms))
             status, replicas = Status.ACTIVE, last.get("active_replica_count")
-            details.update(baseten_status=outcome.status, waited_s=round(outcome.elapsed_s, 1))
         return DeploymentResult(
             request.service_name, self.name, status, ids, endpoint_url(pushed.model_id),
-            request.model, curl_example(pushed.model_id, request.model), replicas, details)
+            request.model, curl_example(pushed.model_id, request.model), replicas)
 
     def _apply_autoscaling(self, api: BasetenApi, model_id: str, request: DeployRequest,
-                           events: DeployEvents) -> dict:
+                           events: DeployEvents) -> None:
+        """Apply and read back; a failure is a warning, since Baseten's defaults scale to zero."""
         wanted = _autoscaling_settings(request)
         try:
             api.update_autoscaling(model_id, wanted)
             applied = api.get_environment(model_id).get("autoscaling_settings") or {}
         except ApiError as exc:
             events.progress(f"Warning: autoscaling not applied ({exc}); Baseten's defaults hold")
-            return {}
+            return
         # Baseten applies environment settings asynchronously: say so if not yet visible.
         pending = {k: v for k, v in wanted.items() if applied.get(k) != v}
         events.progress("Autoscaling: " + ", ".join(f"{k}={v}" for k, v in wanted.items())
                         + (f" (still applying: {', '.join(pending)})" if pending else ""))
-        return applied
 
     def _log_tail(self, api: BasetenApi, pushed: push.Pushed, since_ms: int) -> str:
         try:
@@ -255,7 +253,7 @@ class BasetenProvider(Provider):
         return ServiceStatus(
             wait.tuna_status(deployment["status"]), deployment["status"], endpoint_url(model_id),
             replicas,
-            {"model_id": model_id, "deployment_id": deployment["id"], "active_replicas": replicas,
+            {"model_id": model_id, "deployment_id": deployment["id"],
              "autoscaling": environment.get("autoscaling_settings") or {},
              "instance_type": deployment.get("instance_type_name")})
 
