@@ -31,8 +31,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from tests.fake_baseten import FakeBaseten  # noqa: E402
-from tuna.models import DeployRequest, Status  # noqa: E402
-from tuna.state import Record, StateStore  # noqa: E402
+from tuna.models import DeployRequest, Record, Status  # noqa: E402
+from tuna.state import StateStore  # noqa: E402
 
 REFERENCE = "tandemn-tuna==0.1.0"
 DEPLOY = ["deploy", "--model", "Qwen/Qwen3-0.6B", "--gpu", "L4", "--serverless-provider", "baseten"]

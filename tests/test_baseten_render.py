@@ -9,7 +9,8 @@ from truss.base.truss_config import TrussConfig
 from tuna import catalog
 from tuna.errors import TunaError
 from tuna.models import DeployRequest, Scaling
-from tuna.providers.baseten import BasetenProvider, render, truss_config
+from tuna.providers.baseten import render, truss_config
+from tuna.providers.baseten.provider import BasetenProvider
 
 PROVIDER = BasetenProvider()
 
@@ -130,7 +131,7 @@ def test_installed_wheel_finds_its_template(tmp_path):
     uv = os.environ.get("UV", "uv")
     subprocess.run([uv, "build", "--wheel", "--out-dir", str(tmp_path), str(ROOT)],
                    check=True, capture_output=True)
-    (wheel,) = tmp_path.glob("tuna-*.whl")
+    (wheel,) = tmp_path.glob("tuna_llm-*.whl")
     assert "tuna/templates/baseten/config.yaml.tpl" in zipfile.ZipFile(wheel).namelist()
     venv = tmp_path / "venv"
     subprocess.run([uv, "venv", "-q", str(venv)], check=True, capture_output=True)

@@ -24,9 +24,9 @@ def test_aliases_resolve_to_one_canonical_name(cat, typed, canonical):
 
 
 def test_unknown_gpu_suggests_close_names(cat):
-    with pytest.raises(InvalidValue, match=r"--gpu: unknown GPU 'H10'; did you mean .*H100"):
+    with pytest.raises(InvalidValue, match=r"--gpu: unknown GPU 'H10' \(did you mean .*H100.*\?\)"):
         cat.resolve("H10")
-    with pytest.raises(InvalidValue, match=r"unknown GPU 'zzz' \(`tuna show-gpus`"):
+    with pytest.raises(InvalidValue, match=r"unknown GPU 'zzz'; `tuna show-gpus` lists them"):
         cat.resolve("zzz")
 
 
@@ -55,7 +55,8 @@ def test_every_offer_has_source_and_date(cat):
 
 
 def test_offer_of_unknown_gpu_is_rejected_when_loading():
-    text = '[gpus.L4]\nvram_gb = 24\narchitecture = "Ada"\n[providers.x]\nbilling_unit = "s"\n' \
+    text = '[gpus.L4]\nvram_gb = 24\narchitecture = "Ada"\n' \
+           'compute_capability = 8.9\n[providers.x]\nbilling_unit = "s"\n' \
            'source = "s"\ndate = "d"\noffers = [{ gpu = "L5", id = "L5", price = 1.0 }]\n'
     with pytest.raises(ValueError, match="unknown GPU 'L5'"):
         catalog.Catalog.from_toml(text)

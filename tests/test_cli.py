@@ -5,8 +5,8 @@ import sys
 
 import pytest
 
-from tuna.models import DeployRequest, Status
-from tuna.state import Record, StateStore
+from tuna.models import DeployRequest, Record, Status
+from tuna.state import StateStore
 
 HEAVY = ("truss", "boto3", "pydantic")
 
@@ -55,11 +55,14 @@ def test_status_and_destroy_import_nothing_heavy(tuna, fake, state_dir):
 def test_show_gpus_json_shape(tuna):
     done = tuna("show-gpus", "--gpu", "l4", "--json")
     assert done.code == 0
-    assert done.json() == [
-        {"gpu": "L4", "provider": "modal", "provider_gpu_id": "L4", "price_per_gpu_hour": 0.8},
-        {"gpu": "L4", "provider": "cloudrun", "provider_gpu_id": "nvidia-l4", "price_per_gpu_hour": 0.84},
-        {"gpu": "L4", "provider": "baseten", "provider_gpu_id": "L4", "price_per_gpu_hour": 0.85},
-    ]
+    offers = done.json()
+    assert [(o["provider"], o["provider_gpu_id"], o["price_per_gpu_hour"], o["deployable"])
+            for o in offers] == [("modal", "L4", 0.8, False), ("cloudrun", "nvidia-l4", 0.84, False),
+                                 ("baseten", "L4", 0.85, True)]
+    baseten = offers[2]
+    assert (baseten["billing_unit"], baseten["vram_gb"], baseten["unavailable"]) == ("minute", 24, None)
+    assert baseten["source"] and baseten["date"]
+    assert offers[0]["unavailable"] == "not installed: no tuna plugin for modal is installed"
     every = tuna("show-gpus", "--provider", "baseten", "--json").json()
     assert len(every) == 7 and {o["provider"] for o in every} == {"baseten"}
 
@@ -69,13 +72,16 @@ def test_show_gpus_names_baseten_beside_others_and_the_cheapest(tuna):
     assert done.code == 0
     rows = {line.split()[0]: line for line in done.stdout.splitlines() if line.strip()}
     assert "$0.85" in rows["baseten"] and "$0.80" in rows["modal"] and "$0.84" in rows["cloudrun"]
-    assert "Cheapest: modal at $0.80/GPU-hour" in done.stdout
+    assert "modal (not installed)" in rows["modal"] and "(not installed)" not in rows["baseten"]
+    # The cheapest offer tuna can deploy here, not the cheapest in the catalog.
+    assert "Cheapest deployable: baseten at $0.85/GPU-hour" in done.stdout
+    assert "modal: not installed: no tuna plugin for modal is installed" in done.stdout
 
 
 def test_show_gpus_matrix_marks_cheapest(tuna):
     done = tuna("show-gpus")
     row = next(line for line in done.stdout.splitlines() if line.startswith("H100 "))
-    assert "$3.95*" in row and "$6.50 " in row
+    assert "$6.50*" in row and "$3.95 " in row  # modal is cheaper but not installed
 
 
 @pytest.mark.parametrize("args, message", [
@@ -89,7 +95,10 @@ def test_show_gpus_matrix_marks_cheapest(tuna):
     (("status",), "the following arguments are required: --service-name"),
     (("destroy",), "one of the arguments --service-name --all is required"),
     (("status", "--service-name", "ghost"), "no service named 'ghost'"),
-    (("frobnicate",), "invalid choice: 'frobnicate'"),
+    (("frobnicate",), "unknown command 'frobnicate'"),
+    (("deplyo",), "unknown command 'deplyo' (did you mean deploy?)"),
+    (("list", "--frobnicate"), "unrecognized arguments: --frobnicate (see `tuna list --help`)"),
+    (("--json",), "unknown option '--json'"),
 ])
 def test_usage_errors_are_one_line_and_exit_2(tuna, args, message):
     done = tuna(*args)
@@ -139,7 +148,7 @@ def test_status_of_model_deleted_elsewhere_says_so(tuna, fake, state_dir):
 def test_destroy_all_asks_and_refuses_without_a_terminal(tuna, fake, state_dir):
     seed(state_dir, "a", ids={"model_id": fake.add_model("a").id})
     done = tuna("destroy", "--all")
-    assert done.code == 2 and "not confirmed" in done.stderr
+    assert done.code == 2 and "stdin is not a terminal" in done.stderr
     assert fake.model_named("a") is not None
     assert tuna("destroy", "--all", "--yes").code == 0
     assert fake.model_named("a") is None and tuna("list", "--json").json() == []
@@ -156,6 +165,13 @@ def test_failed_delete_keeps_record_and_exits_1(tuna, fake, state_dir):
 
 
 def test_module_and_script_entry_points(tuna):
-    assert tuna("--version").stdout.strip() == "tuna 0.2.0"
+    import tomllib
+
+    from tests.conftest import ROOT
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert project["name"] == "tuna-llm"  # `tuna` on the package index is a profile viewer
+    assert tuna("--version").stdout.strip() == f"tuna {project['version']}"
+    assert tuna("-V").stdout.strip() == f"tuna {project['version']}"
     scripts = __import__("pathlib").Path(sys.executable).parent
     assert (scripts / "tuna").is_file()

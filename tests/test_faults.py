@@ -14,8 +14,8 @@ import pytest
 from tests.test_baseten_e2e import DEPLOY
 from tuna import state as state_module
 from tuna.errors import StateError
-from tuna.models import DeployRequest, Status
-from tuna.state import Record, StateStore
+from tuna.models import DeployRequest, Record, Status
+from tuna.state import StateStore
 
 DEPLOYMENT_GET = r"/v1/models/[^/]+/deployments/[^/]+"
 

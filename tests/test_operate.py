@@ -13,8 +13,7 @@ import pytest
 
 from tests.test_baseten_e2e import DEPLOY
 from tuna.cost import estimate
-from tuna.models import DeployRequest, Scaling, Status
-from tuna.state import Record
+from tuna.models import DeployRequest, Record, Scaling, Status
 
 LOGS = r"/v1/models/[^/]+/deployments/[^/]+/logs.*"
 

@@ -7,24 +7,43 @@ import textwrap
 import pytest
 
 PLUGIN = '''
-from tuna.models import Check
-from tuna.provider import Feature, Provider
+from tuna.models import Check, Feature
+from tuna.provider import TP_SIZE, InferenceProvider, Limit, Preflight
 
 
-class Modal(Provider):
+class Modal(InferenceProvider):
     name = "modal"
     extra = "gpu"
     requires = {requires!r}
     unsupported = {{Feature.QUANTIZATION: "this plugin serves unquantized weights only",
                    Feature.LOGS: "its platform keeps no logs"}}
-    limits = {{"tp_size": (4, "four GPUs per container at most")}}
+    limits = (Limit(TP_SIZE, range(1, 5), "four GPUs per container at most"),)
+    environment = {{"MODAL_TOKEN_ID": "the plugin's token"}}
 
     def plan(self, request):
         raise AssertionError("the host must refuse before planning")
 
-    def preflight(self, request):
+    def validate(self, plan):
+        return "modal's validator"
+
+    def check_account(self):
         return [Check("plugin", True, "third-party plugin loaded")]
-'''
+
+    def preflight(self, request, update=None):
+        return Preflight(self.check_account(), request)
+
+    def deploy(self, plan, events, wait_timeout, update=None):
+        raise NotImplementedError
+
+    def status(self, record):
+        raise NotImplementedError
+
+    def logs(self, record, since_ms):
+        raise NotImplementedError
+
+    def destroy(self, record):
+        raise NotImplementedError
+{extra}'''
 
 
 @pytest.fixture
@@ -33,10 +52,10 @@ def plugin_path(tmp_path):
 
     site = tmp_path / "site"  # not the working directory, which `python -m` puts on sys.path
 
-    def install(requires: tuple[str, ...] = ()) -> str:
+    def install(requires: tuple[str, ...] = (), extra: str = "") -> str:
         info = site / "modal_plugin-1.0.dist-info"
         info.mkdir(parents=True, exist_ok=True)
-        (site / "modal_plugin.py").write_text(PLUGIN.format(requires=requires))
+        (site / "modal_plugin.py").write_text(PLUGIN.format(requires=requires, extra=extra))
         (info / "METADATA").write_text("Metadata-Version: 2.1\nName: modal-plugin\nVersion: 1.0\n")
         (info / "entry_points.txt").write_text(
             textwrap.dedent("[tuna.providers]\nmodal = modal_plugin:Modal\n"))
@@ -55,7 +74,7 @@ def test_builtin_baseten_is_an_entry_point():
     from importlib.metadata import entry_points
 
     (ep,) = [ep for ep in entry_points(group="tuna.providers") if ep.name == "baseten"]
-    assert ep.value == "tuna.providers.baseten:BasetenProvider"
+    assert ep.value == "tuna.providers.baseten.provider:BasetenProvider"
 
 
 def test_missing_extra_gives_one_line_install_hint(tuna, plugin_path):
@@ -73,19 +92,54 @@ def test_unknown_provider_is_usage_error(tuna):
     assert "unknown provider 'nimbus'; installed providers: baseten" in done.stderr
 
 
+def test_provider_names_ignore_case_and_typos_get_a_suggestion(tuna):
+    done = tuna("deploy", "--model", "Qwen/Qwen3-0.6B", "--gpu", "L4", "--serverless-provider",
+                "basetn", "--dry-run")
+    assert done.code == 2
+    assert "unknown provider 'basetn' (did you mean baseten?)" in done.stderr
+    assert tuna("deploy", "--model", "Qwen/Qwen3-0.6B", "--gpu", "L4", "--serverless-provider",
+                "BaseTen", "--dry-run").code == 0
+    assert tuna("show-gpus", "--provider", "BASETEN", "--json").code == 0
+
+
+def test_plugin_missing_a_method_fails_when_loaded_naming_it(tuna, plugin_path):
+    # The same plugin without two of its methods, made as a plugin author would make it.
+    broken = ("\n\nModal = type('Modal', (InferenceProvider,), {k: v for k, v in vars(Modal)"
+              ".items() if k not in ('destroy', 'status') and not k.startswith('_')})\n")
+    done = tuna("check", "--provider", "modal", env={"PYTHONPATH": plugin_path(extra=broken)})
+    assert done.code == 1
+    assert done.stderr.strip().splitlines() == [
+        "tuna: error: provider plugin 'modal' (modal_plugin:Modal) does not implement destroy, "
+        "status"]
+
+
+def test_the_contract_is_an_abstract_base_class():
+    import inspect
+
+    from tuna.provider import InferenceProvider
+    from tuna.providers.baseten.provider import BasetenProvider
+
+    assert inspect.isabstract(InferenceProvider)
+    assert {"plan", "validate", "check_account", "preflight", "deploy", "status", "logs",
+            "destroy"} == InferenceProvider.__abstractmethods__
+    assert all(getattr(InferenceProvider, m).__doc__ for m in InferenceProvider.__abstractmethods__)
+    assert issubclass(BasetenProvider, InferenceProvider) and not inspect.isabstract(BasetenProvider)
+
+
 def test_host_refuses_unsupported_feature_before_planning(tuna, plugin_path):
     done = tuna("deploy", "--model", "Qwen/Qwen3-0.6B", "--gpu", "L4", "--serverless-provider",
                 "modal", "--quantization", "awq", "--dry-run", env={"PYTHONPATH": plugin_path()})
     assert done.code == 2
     assert ("modal does not support quantized serving (--quantization): this plugin serves "
             "unquantized weights only") in done.stderr
+    assert done.stderr.count("\n") == 1
 
 
 def test_host_refuses_past_provider_limit(tuna, plugin_path):
     done = tuna("deploy", "--model", "Qwen/Qwen3-0.6B", "--gpu", "L4", "--serverless-provider",
                 "modal", "--tp-size", "8", "--dry-run", env={"PYTHONPATH": plugin_path()})
     assert done.code == 2
-    assert "modal allows --tp-size up to 4, got 8: four GPUs per container at most" in done.stderr
+    assert "modal does not support --tp-size 8: four GPUs per container at most" in done.stderr
 
 
 def test_provider_must_offer_the_gpu(tuna):
@@ -112,8 +166,8 @@ def test_cheapest_installed_provider_is_chosen_and_named(tuna, plugin_path):
 
 
 def test_host_refuses_logs_for_a_provider_without_them(tuna, plugin_path, state_dir):
-    from tuna.models import DeployRequest, Status
-    from tuna.state import Record, StateStore
+    from tuna.models import DeployRequest, Record, Status
+    from tuna.state import StateStore
 
     StateStore(state_dir).create(Record("svc", "modal", Status.ACTIVE,
                                         DeployRequest("Qwen/Qwen3-0.6B", "L4", service_name="svc"),

@@ -6,8 +6,8 @@ import sqlite3
 import pytest
 
 from tuna.errors import StateError, UsageError
-from tuna.models import DeployRequest, Status
-from tuna.state import SCHEMA_VERSION, Record, StateStore
+from tuna.models import DeployRequest, Record, Status
+from tuna.state import SCHEMA_VERSION, StateStore
 
 
 def record(name: str = "svc", status: Status = Status.PENDING) -> Record:

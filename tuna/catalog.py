@@ -16,6 +16,7 @@ class Gpu:
     name: str
     vram_gb: int
     architecture: str
+    compute_capability: float  # CUDA's: decides which quantization kernels run
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,7 @@ class Offer:
     billing_unit: str
     source: str
     date: str
+    vram_gb: int
 
     def to_json(self) -> dict:
         return {
@@ -34,6 +36,10 @@ class Offer:
             "provider": self.provider,
             "provider_gpu_id": self.provider_gpu_id,
             "price_per_gpu_hour": self.price_per_gpu_hour,
+            "billing_unit": self.billing_unit,
+            "vram_gb": self.vram_gb,
+            "source": self.source,
+            "date": self.date,
         }
 
 
@@ -52,7 +58,8 @@ class Catalog:
         data = tomllib.loads(text)
         gpus, aliases = {}, {}
         for name, spec in data["gpus"].items():
-            gpus[name] = Gpu(name, spec["vram_gb"], spec["architecture"])
+            gpus[name] = Gpu(name, spec["vram_gb"], spec["architecture"],
+                             float(spec["compute_capability"]))
             for spelling in [name, *spec.get("aliases", [])]:
                 aliases[_key(spelling)] = name
         offers = []
@@ -62,7 +69,8 @@ class Catalog:
                     raise ValueError(f"catalog: {provider} offers unknown GPU {offer['gpu']!r}")
                 offers.append(
                     Offer(offer["gpu"], provider, offer["id"], float(offer["price"]),
-                          entry["billing_unit"], entry["source"], entry["date"])
+                          entry["billing_unit"], entry["source"], entry["date"],
+                          gpus[offer["gpu"]].vram_gb)
                 )
         return cls(gpus, tuple(offers), aliases)
 
@@ -71,12 +79,11 @@ class Catalog:
         canonical = self.aliases.get(_key(name))
         if canonical:
             return canonical
-        import difflib  # only unknown names need it
+        from tuna.suggest import close_matches  # only unknown names need it
 
-        close = difflib.get_close_matches(_key(name), list(self.aliases), n=3, cutoff=0.5)
-        names = sorted({self.aliases[c] for c in close})
-        hint = f"; did you mean {', '.join(names)}?" if names else ""
-        raise InvalidValue("gpu", f"unknown GPU {name!r}{hint} (`tuna show-gpus` lists them)")
+        names = sorted({self.aliases[c] for c in close_matches(_key(name), list(self.aliases))})
+        hint = f" (did you mean {' or '.join(names)}?)" if names else ""
+        raise InvalidValue("gpu", f"unknown GPU {name!r}{hint}; `tuna show-gpus` lists them")
 
     def providers(self) -> list[str]:
         return sorted({o.provider for o in self.offers})

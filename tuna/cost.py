@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from tuna import catalog
 from tuna.errors import TunaError
-from tuna.state import Record
+from tuna.models import Record, iso_time
 
 
 @dataclass(frozen=True)
@@ -28,7 +28,8 @@ class CostEstimate:
 
     def to_json(self) -> dict:
         return {"price_per_gpu_hour": self.price_per_gpu_hour, "gpu_count": self.gpu_count,
-                "billing_unit": self.billing_unit, "since": self.since, "until": self.until,
+                "billing_unit": self.billing_unit, "since": iso_time(self.since),
+                "until": iso_time(self.until),
                 "observations": self.observations,
                 "estimated_usd": round(self.estimated_usd, 4),
                 "at_most_usd": round(self.at_most_usd, 4)}

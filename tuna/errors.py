@@ -1,5 +1,12 @@
 """Errors the CLI turns into a one-line message and an exit code."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from tuna.models import Check
+
 
 class TunaError(Exception):
     """An operation failed (exit 1)."""
@@ -21,12 +28,28 @@ class InvalidValue(UsageError):
         super().__init__(f"{self.flag}: {message}")
 
 
+class NameTaken(UsageError):
+    def __init__(self, service_name: str, status: str):
+        super().__init__(
+            f"service {service_name!r} already exists ({status}); pass --update to roll out a new "
+            "version behind the same endpoint, or destroy it first"
+        )
+
+
 class StateError(TunaError):
     """The local state store cannot be used."""
 
 
 class ProviderError(TunaError):
     """A provider's remote operation failed."""
+
+
+class PreflightFailed(TunaError):
+    """Checks before anything remote failed; each failed check says how to fix it."""
+
+    def __init__(self, provider: str, failed: list[Check]):
+        self.failed = failed
+        super().__init__(f"{provider} preflight failed: " + "; ".join(c.name for c in failed))
 
 
 class Interrupted(TunaError):

@@ -1,140 +1,18 @@
-"""Deploy, inspect and destroy services: the host's logic between the CLI and the providers.
-
-The state store never claims what the provider does not: a record is written before anything
-remote is created, gets the provider's ids as soon as they exist, and is marked destroyed only
-after the provider confirms the teardown.
-"""
+"""Inspect, operate and destroy deployed services: the host's logic between the CLI and the
+providers. A record is marked destroyed only after the provider confirms the teardown."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from tuna import catalog, cost, registry, settings
-from tuna.errors import Interrupted, TunaError, UsageError
-from tuna.models import (Check, DeploymentResult, DeployRequest, LogLine, Plan, ServiceStatus,
-                         Status)
-from tuna.provider import DeployEvents, Feature, Provider
-from tuna.state import NameTaken, Record, StateStore
-
+from tuna import cost, registry, settings
+from tuna.errors import TunaError, UsageError
+from tuna.models import Check, Feature, LogLine, Record, ServiceStatus, Status
+from tuna.state import StateStore
 
 LOG_FOLLOW_INTERVAL_S = 5.0  # polite to an API whose rate limit the whole workspace shares
-
-
-class PreflightFailed(TunaError):
-    def __init__(self, provider: str, failed: list[Check]):
-        self.failed = failed
-        super().__init__(f"{provider} preflight failed: " + "; ".join(c.name for c in failed))
-
-
-def choose_provider(request: DeployRequest, requested: str | None) -> tuple[Provider, str | None]:
-    """The provider to use and, when tuna chose it, a sentence saying why: the cheapest
-    installed provider that offers the GPU and can serve the request."""
-    cat = catalog.load()
-    offers = cat.offers_for(gpu=request.gpu)
-    if requested:
-        provider = registry.load(requested)
-        if cat.offer(request.gpu, provider.name) is None:
-            others = ", ".join(o.provider for o in offers) or "no provider"
-            raise UsageError(f"{provider.name} does not offer {request.gpu} (offered by: {others})")
-        return provider, None
-    installed = {p.name: p for p in registry.available()}
-    refused = []
-    for offer in offers:
-        provider = installed.get(offer.provider)
-        if provider is None:
-            continue
-        reasons = provider.refusals(request)
-        if reasons:
-            refused.extend(reasons)
-            continue
-        return provider, (
-            f"No --serverless-provider given: using {offer.provider}, the cheapest installed "
-            f"provider offering {request.gpu} (${offer.price_per_gpu_hour:.2f}/GPU-hour)"
-        )
-    raise UsageError(
-        f"no installed provider can serve this on {request.gpu}"
-        + (f": {'; '.join(refused)}" if refused else f"; installed: {', '.join(installed) or 'none'}")
-    )
-
-
-def plan(request: DeployRequest, provider: Provider) -> Plan:
-    """Refuse what the provider cannot do, then render offline."""
-    reasons = provider.refusals(request)
-    if reasons:
-        raise UsageError("; ".join(reasons))
-    return provider.plan(request)
-
-
-class _RecordingEvents:
-    """Passes events on to the user interface, recording remote ids the moment they exist.
-    An update records nothing until it succeeds: the record's model already holds it."""
-
-    def __init__(self, store: StateStore, service_name: str, ui: DeployEvents, updating: bool):
-        self.store, self.service_name, self.ui, self.updating = store, service_name, ui, updating
-
-    def created(self, provider_ids: dict[str, str]) -> None:
-        if not self.updating:
-            self.store.update(self.service_name, status=Status.DEPLOYING, provider_ids=provider_ids)
-        self.ui.created(provider_ids)
-
-    def progress(self, message: str) -> None:
-        self.ui.progress(message)
-
-    def status(self, provider_status: str, elapsed_s: float) -> None:
-        self.ui.status(provider_status, elapsed_s)
-
-
-def _service_to_update(store: StateStore, provider: Provider, name: str, update: bool) -> Record | None:
-    existing = store.get(name)
-    live = existing is not None and existing.is_live
-    if live and not update:
-        raise NameTaken(name, existing.status.value)  # early: before preflight's API calls
-    if not update:
-        return None
-    provider.require(Feature.UPDATE)
-    if not live:
-        raise UsageError(f"--update needs a live service named {name!r}; deploy it first")
-    if existing.provider != provider.name:
-        raise UsageError(f"service {name!r} runs on {existing.provider}, not {provider.name}")
-    if not existing.provider_ids:
-        raise UsageError(f"service {name!r} has no deployment yet; destroy it and deploy again")
-    return existing
-
-
-def deploy(store: StateStore, provider: Provider, deploy_plan: Plan, ui: DeployEvents,
-           wait_timeout: float | None, update: bool = False) -> DeploymentResult:
-    request = deploy_plan.request
-    name = request.service_name
-    previous = _service_to_update(store, provider, name, update)
-    failed = [c for c in provider.preflight(request, previous) if not c.ok]
-    if failed:
-        raise PreflightFailed(provider.name, failed)
-    if previous is None:
-        store.create(Record(name, provider.name, Status.PENDING, request))
-        store.observe(name, 0)
-    events = _RecordingEvents(store, name, ui, updating=previous is not None)
-    try:
-        result = provider.deploy(deploy_plan, events, wait_timeout, previous)
-    except KeyboardInterrupt:
-        # The remote deployment goes on; the record keeps its ids so it can be destroyed.
-        store.update(name, error="interrupted while deploying")
-        raise Interrupted(
-            f"interrupted; {name} may still be deploying on {provider.name}: "
-            f"`tuna status --service-name {name}` follows it, `tuna destroy --service-name {name}` "
-            "removes it") from None
-    except Exception as exc:
-        if previous is None:
-            store.update(name, status=Status.FAILED, error=str(exc))
-        else:  # the previous deployment still serves the endpoint
-            store.update(name, error=f"update failed: {exc}")
-        raise
-    store.update(name, status=result.status, provider_ids=result.provider_ids,
-                 endpoint_url=result.endpoint_url, request=request, error=None)
-    if result.active_replicas is not None:
-        store.observe(name, result.active_replicas)
-    return result
 
 
 @dataclass(frozen=True)
@@ -142,6 +20,67 @@ class StatusReport:
     record: Record
     remote: ServiceStatus | None  # None when nothing remote is left to ask
     burn_rate: float | None = None  # USD per hour right now
+
+    def to_json(self) -> dict:
+        remote = self.remote
+        return {**self.record.to_json(),
+                "provider_status": remote.provider_status if remote else None,
+                "active_replicas": remote.active_replicas if remote else None,
+                **(remote.details if remote else {}),
+                "burn_rate_per_hour": self.burn_rate}
+
+
+@dataclass(frozen=True)
+class CostReport:
+    status: StatusReport
+    estimate: cost.CostEstimate
+
+    def to_json(self) -> dict:
+        record = self.status.record
+        return {"service_name": record.service_name, "provider": record.provider,
+                "gpu": record.request.gpu, **self.estimate.to_json(),
+                "burn_rate_per_hour": self.status.burn_rate}
+
+
+@dataclass(frozen=True)
+class Listing:
+    records: list[Record]
+
+    def to_json(self) -> list[dict]:
+        return [record.to_json() for record in self.records]
+
+
+@dataclass(frozen=True)
+class CheckReport:
+    provider: str
+    checks: list[Check]
+
+    @property
+    def ok(self) -> bool:
+        return all(check.ok for check in self.checks)
+
+    def to_json(self) -> dict:
+        return {"provider": self.provider, "ok": self.ok,
+                "checks": [check.to_json() for check in self.checks]}
+
+
+@dataclass
+class DestroyReport:
+    destroyed: list[str] = field(default_factory=list)
+    failed: dict[str, TunaError] = field(default_factory=dict)  # service -> why
+
+    def to_json(self) -> dict:
+        return {"destroyed": self.destroyed,
+                "failed": {name: str(error) for name, error in self.failed.items()}}
+
+
+def check(provider_name: str) -> CheckReport:
+    provider = registry.load(provider_name)
+    return CheckReport(provider.name, provider.check_account())
+
+
+def listing(store: StateStore, include_destroyed: bool) -> Listing:
+    return Listing(store.list(include_destroyed=include_destroyed))
 
 
 def status(store: StateStore, service_name: str) -> StatusReport:
@@ -161,10 +100,11 @@ def status(store: StateStore, service_name: str) -> StatusReport:
     return StatusReport(record, remote, cost.burn_rate(record, remote.active_replicas))
 
 
-def estimate_cost(store: StateStore, service_name: str) -> tuple[StatusReport, cost.CostEstimate]:
+def estimate_cost(store: StateStore, service_name: str) -> CostReport:
     """A fresh look at the service, then the estimate of what it has cost since creation."""
     report = status(store, service_name)
-    return report, cost.estimate(report.record, store.observations(service_name), time.time())
+    return CostReport(report, cost.estimate(report.record, store.observations(service_name),
+                                            time.time()))
 
 
 def logs(store: StateStore, service_name: str, since_ms: int, follow: bool = False,
@@ -199,12 +139,18 @@ def destroy(store: StateStore, service_name: str) -> Record:
     return store.update(service_name, status=Status.DESTROYED, error=None)
 
 
-def destroy_each(store: StateStore, names: list[str]) -> Iterator[tuple[str, TunaError | None]]:
+def live_services(store: StateStore) -> list[str]:
+    return [record.service_name for record in store.list()]
+
+
+def destroy_each(store: StateStore, names: list[str]) -> DestroyReport:
     """Destroy services one by one; one failure does not stop the others."""
+    report = DestroyReport()
     for name in names:
         try:
             destroy(store, name)
         except TunaError as exc:
-            yield name, exc
+            report.failed[name] = exc
         else:
-            yield name, None
+            report.destroyed.append(name)
+    return report

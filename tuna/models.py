@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import asdict, dataclass, field
 from enum import Enum
-from functools import cache
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from pathlib import Path
 
+from tuna import vllm
 from tuna.errors import InvalidValue
 
 # Hugging Face repo ids: owner/name, letters, digits, '-', '_', '.', at most 96 characters each.
@@ -51,12 +50,22 @@ class Status(str, Enum):
     DESTROYED = "destroyed"
 
 
-@cache
-def quantization_methods() -> tuple[str, ...]:
-    import tomllib  # only deploy requests with --quantization read it
+class Feature(str, Enum):
+    """What a request may ask of a provider; a provider declares those it cannot do."""
 
-    with open(os.path.join(os.path.dirname(__file__), "data", "vllm.toml"), "rb") as data:
-        return tuple(tomllib.load(data)["quantization_methods"])
+    MULTI_GPU = "several GPUs per replica (--tp-size > 1)"
+    QUANTIZATION = "quantized serving (--quantization)"
+    SCALE_TO_ZERO = "scaling to zero replicas (--min-replicas 0)"
+    UPDATE = "updates in place (--update)"
+    LOGS = "deployment logs (tuna logs)"
+
+
+def iso_time(epoch_s: float) -> str:
+    """A timestamp for JSON: ISO 8601 with its zone (UTC)."""
+    from datetime import datetime, timezone
+
+    return datetime.fromtimestamp(epoch_s, timezone.utc).isoformat(timespec="seconds")
+
 
 
 def _whole_number(name: str, value: object, low: int, high: int) -> int:
@@ -131,10 +140,10 @@ class DeployRequest:
             raise InvalidValue(
                 "cold_start_mode", f"expected fast_boot or no_fast_boot, got {self.cold_start_mode!r}"
             ) from None
-        if self.quantization is not None and self.quantization not in quantization_methods():
+        if self.quantization is not None and self.quantization not in vllm.quantization_methods():
             raise InvalidValue(
                 "quantization",
-                f"expected one of vLLM's methods ({', '.join(quantization_methods())}), "
+                f"expected one of vLLM's methods ({', '.join(vllm.quantization_methods())}), "
                 f"got {self.quantization!r}",
             )
         if not _REVISION.fullmatch(self.revision) or ".." in self.revision:
@@ -150,6 +159,17 @@ class DeployRequest:
                 "hf_secret", "expected a secret name of letters, digits, '_', '.' or '-', "
                 f"got {self.hf_secret!r}"
             )
+
+    def features(self) -> set[Feature]:
+        """The features this request uses, for the providers that cannot serve some."""
+        used = set()
+        if self.tp_size > 1:
+            used.add(Feature.MULTI_GPU)
+        if self.quantization:
+            used.add(Feature.QUANTIZATION)
+        if self.scaling.min_replicas == 0:
+            used.add(Feature.SCALE_TO_ZERO)
+        return used
 
     @property
     def gpu_count(self) -> int:
@@ -175,14 +195,9 @@ class Plan:
     files: dict[str, str]  # relative path -> content
     summary: dict[str, str]
 
-    def write(self, directory: Path) -> list[Path]:
-        written = []
-        for relative, content in self.files.items():
-            path = directory / relative
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(content)
-            written.append(path)
-        return written
+    def to_json(self) -> dict:
+        return {"provider": self.provider, "service_name": self.request.service_name,
+                "files": sorted(self.files), "summary": self.summary}
 
 
 @dataclass(frozen=True)
@@ -193,6 +208,9 @@ class Check:
     ok: bool
     detail: str = ""
     fix: str = ""
+
+    def to_json(self) -> dict:
+        return asdict(self)
 
 
 @dataclass(frozen=True)
@@ -207,8 +225,8 @@ class DeploymentResult:
     active_replicas: int | None = None
 
     def to_json(self) -> dict:
-        return service_json(self.service_name, self.provider, self.status, self.provider_ids,
-                            self.endpoint_url)
+        return {**service_json(self.service_name, self.provider, self.status, self.provider_ids,
+                               self.endpoint_url), "served_model_name": self.served_model_name}
 
 
 def service_json(service_name: str, provider: str, status: Status, provider_ids: dict[str, str],
@@ -234,3 +252,39 @@ class LogLine:
     timestamp_ns: int
     message: str
     replica: str | None = None
+
+    def to_json(self) -> dict:
+        return {"timestamp": iso_time(self.timestamp_ns / 1e9), "replica": self.replica,
+                "message": self.message}
+
+
+@dataclass(frozen=True)
+class Record:
+    """What tuna knows of one service: the request, where it lives, and its last known status."""
+
+    service_name: str
+    provider: str
+    status: Status
+    request: DeployRequest
+    provider_ids: dict[str, str] = field(default_factory=dict)
+    endpoint_url: str | None = None
+    error: str | None = None
+    created_at: float = 0.0
+    updated_at: float = 0.0
+
+    @property
+    def is_live(self) -> bool:
+        """Something may exist remotely (or be about to): it must be destroyed before reuse."""
+        return self.status is not Status.DESTROYED
+
+    def to_json(self) -> dict:
+        return {
+            **service_json(self.service_name, self.provider, self.status, self.provider_ids,
+                           self.endpoint_url),
+            "model": self.request.model,
+            "gpu": self.request.gpu,
+            "gpu_count": self.request.gpu_count,
+            "error": self.error,
+            "created_at": iso_time(self.created_at),
+            "updated_at": iso_time(self.updated_at),
+        }

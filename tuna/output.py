@@ -8,7 +8,7 @@ import sys
 import time
 from functools import cached_property
 
-from tuna.errors import TunaError
+from tuna.errors import TunaError, UsageError
 
 
 def _money(value: float) -> str:
@@ -30,11 +30,18 @@ class Output:
 
     # --- plain -------------------------------------------------------------------------
 
-    def json(self, document) -> int:
+    def show(self, result) -> int:
+        """Print a result: its own JSON with --json, else its text, chosen here once."""
+        if self.json_mode:
+            self.json(result.to_json())
+        else:
+            getattr(self, "_text_" + type(result).__name__)(result)
+        return 0
+
+    def json(self, document) -> None:
         import json
 
         print(json.dumps(document, indent=2))
-        return 0
 
     def note(self, message: str) -> None:
         self.console.print(message, markup=False)
@@ -49,8 +56,12 @@ class Output:
 
     def confirm(self, question: str) -> bool:
         if not sys.stdin.isatty():
-            return False
-        return input(f"{question} [y/N] ").strip().lower() in ("y", "yes")
+            raise UsageError("stdin is not a terminal, so tuna cannot ask; nothing was destroyed "
+                             "(pass --yes to destroy without asking)")
+        try:
+            return input(f"{question} [y/N] ").strip().lower() in ("y", "yes")
+        except EOFError:
+            raise UsageError("no answer (end of input); nothing was destroyed") from None
 
     # --- tables --------------------------------------------------------------------------
 
@@ -62,58 +73,86 @@ class Output:
             table.add_column(column, justify="right" if column.startswith("$") else "left")
         return table
 
-    def price_matrix(self, cat, offers) -> None:
-        providers = sorted({o.provider for o in offers})
-        table = self._table("GPU", "VRAM", *providers,
-                            title="USD per GPU-hour (* cheapest for that GPU)")
-        for gpu in cat.gpus.values():
-            mine = {o.provider: o for o in offers if o.gpu == gpu.name}
+    def _text_PriceList(self, prices) -> None:
+        if prices.gpu:
+            self._gpu_offers(prices)
+        else:
+            self._price_matrix(prices)
+        for provider, why in sorted(prices.unavailable.items()):
+            self.note(f"{provider}: {why}")
+
+    def _price_matrix(self, prices) -> None:
+        providers = sorted({o.provider for o in prices.offers})
+        headers = [p if p not in prices.unavailable else f"{p} (n/i)" for p in providers]
+        table = self._table("GPU", "VRAM", *headers, title="USD per GPU-hour (* cheapest "
+                            "deployable; n/i: not installed)")
+        for gpu in prices.cat.gpus.values():
+            mine = {o.provider: o for o in prices.offers if o.gpu == gpu.name}
             if not mine:
                 continue
-            cheapest = min(mine.values(), key=lambda o: o.price_per_gpu_hour).provider
-            cells = [(_money(mine[p].price_per_gpu_hour) + ("*" if p == cheapest else " "))
+            best = prices.cheapest_deployable(gpu.name)
+            cells = [(_money(mine[p].price_per_gpu_hour) + ("*" if best and p == best.provider
+                                                            else " "))
                      if p in mine else "-" for p in providers]
             table.add_row(gpu.name, f"{gpu.vram_gb} GB", *cells)
         self.console.print(table)
 
-    def gpu_offers(self, gpu, offers) -> None:
-        if not offers:
+    def _gpu_offers(self, prices) -> None:
+        gpu = prices.gpu
+        if not prices.offers:
             self.note(f"No provider in the catalog offers {gpu.name}.")
             return
         table = self._table("provider", "provider GPU id", "$/GPU-hour", "billed per", "source",
                             title=f"{gpu.name} ({gpu.vram_gb} GB, {gpu.architecture})")
-        for offer in offers:
-            table.add_row(offer.provider, offer.provider_gpu_id,
-                          _money(offer.price_per_gpu_hour), offer.billing_unit,
-                          f"{offer.source}, {offer.date}")
+        for offer in prices.offers:
+            name = offer.provider + ("" if prices.deployable(offer) else " (not installed)")
+            table.add_row(name, offer.provider_gpu_id, _money(offer.price_per_gpu_hour),
+                          offer.billing_unit, f"{offer.source}, {offer.date}")
         self.console.print(table)
-        best = offers[0]
-        self.note(f"Cheapest: {best.provider} at {_money(best.price_per_gpu_hour)}/GPU-hour")
+        best = prices.cheapest_deployable(gpu.name)
+        self.note(f"Cheapest deployable: {best.provider} at {_money(best.price_per_gpu_hour)}"
+                  "/GPU-hour" if best else "No installed provider offers it.")
 
-    def records(self, records) -> None:
-        if not records:
+    def _text_Listing(self, listing) -> None:
+        if not listing.records:
             self.note("No services. Deploy one with `tuna deploy --model ... --gpu ...`.")
             return
-        table = self._table("service", "provider", "status", "model", "GPU", "endpoint")
-        for r in records:
+        from rich.table import Table
+
+        table = Table(box=None, pad_edge=False)
+        # The service name is what the user types next: never wrapped or cut.
+        table.add_column("service", no_wrap=True,
+                         min_width=max(len(r.service_name) for r in listing.records))
+        for column in ("provider", "status", "model", "GPU"):
+            table.add_column(column)
+        table.add_column("endpoint", overflow="fold")
+        for r in listing.records:
             table.add_row(r.service_name, r.provider, r.status.value, r.request.model,
                           f"{r.request.gpu_count} x {r.request.gpu}", r.endpoint_url or "-")
         self.console.print(table)
 
-    def checks(self, provider: str, checks) -> None:
-        for check in checks:
+    def _text_CheckReport(self, report) -> None:
+        for check in report.checks:
             mark = "[green]ok[/green]" if check.ok else "[red]FAIL[/red]"
             fix = f" -> {check.fix}" if not check.ok and check.fix else ""
             self.console.print(f"{mark}  {check.name}: {check.detail}{fix}")
 
+    def _text_DestroyReport(self, report) -> None:
+        for name in report.destroyed:
+            self.note(f"Destroyed {name}.")
+        for name, error in report.failed.items():
+            self.error(f"{name}: {error} (record kept; retry `tuna destroy --service-name {name}`)")
+        if not report.destroyed and not report.failed:
+            self.note("Nothing destroyed.")
+
     # --- deploy ---------------------------------------------------------------------------
 
-    def dry_run(self, plan, directory, written) -> None:
-        self.note("Dry run: rendered and validated with truss, nothing was deployed.")
-        self.note(f"Truss directory: {directory}")
-        for path in written:
+    def _text_DryRun(self, dry) -> None:
+        self.note(f"Dry run: rendered and validated with {dry.validated_by}; nothing was deployed.")
+        self.note(f"Directory: {dry.directory}")
+        for path in dry.written:
             self.note(f"  {path}")
-        for key, value in plan.summary.items():
+        for key, value in dry.plan.summary.items():
             self.note(f"{key:>13}: {value}")
 
     @contextlib.contextmanager
@@ -124,7 +163,8 @@ class Output:
         finally:
             events.stop()
 
-    def deployed(self, result, plan) -> None:
+    def _text_Deployed(self, deployed) -> None:
+        result, plan = deployed.result, deployed.plan
         ready = result.status.value == "active"
         self.note(f"{result.service_name} is {'ready' if ready else result.status.value} on "
                   f"{result.provider}." + ("" if ready else " Follow it with `tuna status "
@@ -136,7 +176,7 @@ class Output:
             self.note("Try it:")
             self.note(result.example)
 
-    def status(self, report) -> None:
+    def _text_StatusReport(self, report) -> None:
         record, remote = report.record, report.remote
         self.note(f"{record.service_name} ({record.provider}): {record.status.value}"
                   + (f" [{remote.provider_status}]" if remote else ""))
@@ -154,10 +194,10 @@ class Output:
         if record.endpoint_url:
             self.note(f"  endpoint: {record.endpoint_url}")
 
-    def cost(self, report, estimate) -> None:
+    def _text_CostReport(self, report) -> None:
         from datetime import datetime, timezone
 
-        record = report.record
+        record, estimate = report.status.record, report.estimate
         since = datetime.fromtimestamp(estimate.since, timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
         hours = (estimate.until - estimate.since) / 3600
         self.note(f"{record.service_name} on {record.provider}: {estimate.gpu_count} x "
@@ -170,10 +210,15 @@ class Output:
                   "not seen. Your provider's bill is the truth.")
         self.note(f"  at most {_money(estimate.at_most_usd)} "
                   f"(max {record.request.scaling.max_replicas} replica(s) the whole time)")
-        if report.burn_rate is not None:
-            self.note(f"Burn rate now: {_money(report.burn_rate)}/hour")
+        if report.status.burn_rate is not None:
+            self.note(f"Burn rate now: {_money(report.status.burn_rate)}/hour")
 
     def log_line(self, line) -> None:
+        if self.json_mode:
+            import json
+
+            print(json.dumps(line.to_json()), flush=True)
+            return
         from datetime import datetime, timezone
 
         stamp = datetime.fromtimestamp(line.timestamp_ns / 1e9, timezone.utc)

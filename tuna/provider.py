@@ -1,39 +1,76 @@
-"""The contract between the host and a provider plugin.
+"""The contract between tuna's host and a provider plugin: `InferenceProvider`.
 
-A provider declares what it cannot do (with a reason) so the host refuses such a request before
-anything remote happens, in the manner of SkyPilot's clouds.
+A plugin subclasses `InferenceProvider`, implements every abstract method, and registers the
+class under the `tuna.providers` entry point group. It declares what it cannot do, with a reason,
+so the host refuses such a request before anything remote happens (in the manner of SkyPilot's
+clouds). The host gives it plain values from `tuna.models` and never a storage object.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from enum import Enum
-from typing import TYPE_CHECKING, ClassVar, Protocol
+import abc
+from collections.abc import Callable, Container, Mapping
+from dataclasses import dataclass
+from typing import ClassVar, Protocol
 
 from tuna.errors import UsageError
-from tuna.models import Check, DeploymentResult, DeployRequest, LogLine, Plan, ServiceStatus
+from tuna.models import (Check, DeploymentResult, DeployRequest, Feature, LogLine, Plan, Record,
+                         ServiceStatus)
 
-if TYPE_CHECKING:
-    from tuna.state import Record
-
-
-class Feature(str, Enum):
-    MULTI_GPU = "several GPUs per replica (--tp-size > 1)"
-    QUANTIZATION = "quantized serving (--quantization)"
-    SCALE_TO_ZERO = "scaling to zero replicas (--min-replicas 0)"
-    UPDATE = "updates in place (--update)"
-    LOGS = "deployment logs (tuna logs)"
+__all__ = ["InferenceProvider", "Feature", "Limit", "Quantity", "Preflight", "DeployEvents",
+           "refusal", "TP_SIZE", "MAX_MODEL_LEN", "QUANTIZATION", "CONCURRENCY", "MAX_REPLICAS",
+           "SCALE_DOWN_DELAY"]
 
 
-def features_used(request: DeployRequest) -> set[Feature]:
-    used = set()
-    if request.tp_size > 1:
-        used.add(Feature.MULTI_GPU)
-    if request.quantization:
-        used.add(Feature.QUANTIZATION)
-    if request.scaling.min_replicas == 0:
-        used.add(Feature.SCALE_TO_ZERO)
-    return used
+def refusal(provider: str, subject: str, reason: str) -> str:
+    """The one wording of every refusal: what the provider cannot do, and why."""
+    return f"{provider} does not support {subject}: {reason}"
+
+
+@dataclass(frozen=True)
+class Quantity:
+    """A request value a provider may bound, named by the flag that sets it."""
+
+    flag: str
+    read: Callable[[DeployRequest], object]
+
+
+TP_SIZE = Quantity("--tp-size", lambda r: r.tp_size)
+MAX_MODEL_LEN = Quantity("--max-model-len", lambda r: r.max_model_len)
+QUANTIZATION = Quantity("--quantization", lambda r: r.quantization)
+CONCURRENCY = Quantity("--concurrency", lambda r: r.scaling.concurrency)
+MAX_REPLICAS = Quantity("--max-replicas", lambda r: r.scaling.max_replicas)
+SCALE_DOWN_DELAY = Quantity("--scale-down-delay", lambda r: r.scaling.scale_down_delay)
+
+
+@dataclass(frozen=True)
+class Limit:
+    """The values of one quantity a provider accepts (on the listed GPUs; none listed: all)."""
+
+    quantity: Quantity
+    allowed: Container
+    reason: str
+    gpus: frozenset[str] = frozenset()
+
+    def refusal(self, provider: str, request: DeployRequest) -> str | None:
+        value = self.quantity.read(request)
+        if value is None or value in self.allowed or (self.gpus and request.gpu not in self.gpus):
+            return None
+        return refusal(provider, f"{self.quantity.flag} {value}"
+                       + (f" on {request.gpu}" if self.gpus else ""), self.reason)
+
+
+@dataclass(frozen=True)
+class Preflight:
+    """What the provider found before deploying: its checks, and the request as it will serve it
+    (for example with the workspace's Hugging Face secret filled in), to plan from."""
+
+    checks: list[Check]
+    request: DeployRequest
+
+    @property
+    def failed(self) -> list[Check]:
+        return [check for check in self.checks if not check.ok]
 
 
 class DeployEvents(Protocol):
@@ -49,58 +86,66 @@ class DeployEvents(Protocol):
         """The remote status changed while waiting."""
 
 
-class Provider:
-    """Base class of provider plugins, registered under the `tuna.providers` entry point group."""
+class InferenceProvider(abc.ABC):
+    """A serverless GPU platform that serves a model with vLLM behind an OpenAI-compatible URL."""
 
     name: ClassVar[str]
-    # The optional extra that brings what the provider needs, and modules that prove it is there.
+    # The optional extra of tuna that brings what the provider needs, and modules proving it is there.
     extra: ClassVar[str | None] = None
     requires: ClassVar[tuple[str, ...]] = ()
+    # What it cannot do at all, and the values it accepts, each with the reason users will read.
     unsupported: ClassVar[Mapping[Feature, str]] = {}
-    # Request fields (DeployRequest or Scaling) with the provider's upper bound and its reason.
-    limits: ClassVar[Mapping[str, tuple[int, str]]] = {}
+    limits: ClassVar[tuple[Limit, ...]] = ()
+    # Environment variables it reads, with their meaning, for `--help`.
+    environment: ClassVar[Mapping[str, str]] = {}
 
     def require(self, feature: Feature) -> None:
         """Refuse, before anything remote happens, an operation this provider cannot do."""
         if feature in self.unsupported:
-            raise UsageError(f"{self.name} does not support {feature.value}: "
-                             f"{self.unsupported[feature]}")
+            raise UsageError(refusal(self.name, feature.value, self.unsupported[feature]))
 
     def refusals(self, request: DeployRequest) -> list[str]:
         """Why this provider cannot serve the request; empty when it can."""
-        reasons = [f"{self.name} does not support {feature.value}: {self.unsupported[feature]}"
-                   for feature in sorted(features_used(request) & set(self.unsupported))]
-        for name, (limit, why) in self.limits.items():
-            value = getattr(request, name, None)
-            if value is None:
-                value = getattr(request.scaling, name)
-            if value > limit:
-                flag = "--" + name.replace("_", "-")
-                reasons.append(f"{self.name} allows {flag} up to {limit}, got {value}: {why}")
-        return reasons
+        reasons = [refusal(self.name, feature.value, self.unsupported[feature])
+                   for feature in sorted(request.features() & set(self.unsupported))]
+        found = (limit.refusal(self.name, request) for limit in self.limits)
+        return reasons + [reason for reason in found if reason]
 
+    @abc.abstractmethod
     def plan(self, request: DeployRequest) -> Plan:
-        """Render what would be deployed. Pure: touches nothing remote."""
-        raise NotImplementedError
+        """Render the files a deploy would push. Offline: no account, no network."""
 
-    def preflight(self, request: DeployRequest | None, update: Record | None = None) -> list[Check]:
-        """Checks that a deploy could succeed (credentials, tools); no request: account only.
-        With `update`, the deploy replaces that record's live service."""
-        raise NotImplementedError
+    @abc.abstractmethod
+    def validate(self, plan: Plan) -> str:
+        """Check the rendered files with the platform's own tooling, offline; return what
+        checked them (e.g. "truss 0.18.35"). Raise TunaError with the tool's words if invalid."""
 
+    @abc.abstractmethod
+    def check_account(self) -> list[Check]:
+        """Is the account usable: credentials set and accepted, tools present."""
+
+    @abc.abstractmethod
+    def preflight(self, request: DeployRequest, update: Record | None = None) -> Preflight:
+        """Can this request be served: the account checks plus those of the request (GPU offered,
+        secrets, names free). With `update`, the deploy replaces that record's live service."""
+
+    @abc.abstractmethod
     def deploy(self, plan: Plan, events: DeployEvents, wait_timeout: float | None,
                update: Record | None = None) -> DeploymentResult:
-        """Create the deployment; wait up to wait_timeout seconds for it (None: do not wait).
-        With `update`, roll a new version out behind that record's endpoint."""
-        raise NotImplementedError
+        """Create the deployment and report its ids through `events.created` the moment they
+        exist; wait up to wait_timeout seconds for readiness (None: do not wait). With `update`,
+        roll a new version out behind that record's endpoint."""
 
-    def logs(self, record: Record, since_ms: int) -> list[LogLine]:
-        """The deployment's log lines since since_ms (epoch milliseconds), oldest first."""
-        raise NotImplementedError
-
+    @abc.abstractmethod
     def status(self, record: Record) -> ServiceStatus:
-        raise NotImplementedError
+        """What the platform says of the record's service now, never by calling the model."""
 
+    @abc.abstractmethod
+    def logs(self, record: Record, since_ms: int) -> list[LogLine]:
+        """The deployment's log lines since since_ms (epoch milliseconds), oldest first. A
+        platform without logs declares Feature.LOGS unsupported and raises here."""
+
+    @abc.abstractmethod
     def destroy(self, record: Record) -> None:
-        """Remove everything the record's deployment created; raise if it may still exist."""
-        raise NotImplementedError
+        """Remove everything the record's service created; return only once the platform
+        confirms it is gone, raise if it may still exist."""

@@ -7,10 +7,10 @@ import json
 import os
 import sqlite3
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 
-from tuna.errors import StateError, UsageError
-from tuna.models import DeployRequest, Status, service_json
+from tuna.errors import NameTaken, StateError, UsageError
+from tuna.models import DeployRequest, Record, Status
 
 SCHEMA_VERSION = 1
 # How long a writer waits for another tuna process to finish its write.
@@ -35,44 +35,6 @@ CREATE TABLE observations (
 );
 CREATE INDEX observations_by_service ON observations (service_name, at);
 """
-
-
-@dataclass(frozen=True)
-class Record:
-    service_name: str
-    provider: str
-    status: Status
-    request: DeployRequest
-    provider_ids: dict[str, str] = field(default_factory=dict)
-    endpoint_url: str | None = None
-    error: str | None = None
-    created_at: float = 0.0
-    updated_at: float = 0.0
-
-    @property
-    def is_live(self) -> bool:
-        """Something may exist remotely (or be about to): it must be destroyed before reuse."""
-        return self.status is not Status.DESTROYED
-
-    def to_json(self) -> dict:
-        return {
-            **service_json(self.service_name, self.provider, self.status, self.provider_ids,
-                           self.endpoint_url),
-            "model": self.request.model,
-            "gpu": self.request.gpu,
-            "gpu_count": self.request.gpu_count,
-            "error": self.error,
-            "created_at": self.created_at,
-            "updated_at": self.updated_at,
-        }
-
-
-class NameTaken(UsageError):
-    def __init__(self, service_name: str, status: str):
-        super().__init__(
-            f"service {service_name!r} already exists ({status}); pass --update to roll out a new "
-            "version behind the same endpoint, or destroy it first"
-        )
 
 
 @contextlib.contextmanager

@@ -6,13 +6,19 @@ import json
 import shlex
 from string import Template
 
-from tuna import template_files
+import yaml
+
+from tuna import template_files, vllm
+from tuna.errors import TunaError
 from tuna.models import ColdStartMode, DeployRequest
 
 TEMPLATE = "baseten/config.yaml.tpl"
-DEFAULT_IMAGE = "vllm/vllm-openai:v0.15.1"
 SERVER_PORT = 8000  # Baseten's proxy owns 8080
 DEFAULT_HF_SECRET = "hf_access_token"
+
+
+def default_image() -> str:
+    return vllm.default_image()
 
 
 def mount_location(request: DeployRequest) -> str:
@@ -46,7 +52,7 @@ def render_config(request: DeployRequest, gpu_id: str) -> str:
         "service_name": request.service_name,
         "description": f"{request.model} served by vLLM, deployed with tuna",
         "served_model_name": request.model,
-        "image": request.image or DEFAULT_IMAGE,
+        "image": request.image or default_image(),
         # Baseten runs start_command with `sh -c`: shlex keeps each value one argument.
         "start_command": shlex.join(vllm_argv(request)),
         "server_port": SERVER_PORT,
@@ -57,6 +63,18 @@ def render_config(request: DeployRequest, gpu_id: str) -> str:
         "auth_secret_name": request.hf_secret,
         "secrets": {request.hf_secret: None} if request.hf_secret else {},
     }
-    return Template(template_files.read(TEMPLATE)).substitute(
-        {key: json.dumps(value) for key, value in values.items()}
-    )
+    template = template_files.read(TEMPLATE)
+    text = Template(template).substitute({key: json.dumps(value) for key, value in values.items()})
+    _check_same_keys(yaml.safe_load(template), yaml.safe_load(text))
+    return text
+
+
+def _check_same_keys(template: dict, rendered: dict, where: str = "") -> None:
+    """Defence in depth: whatever a value holds, the rendered config has exactly the template's
+    keys (a placeholder parses as one string in the template, so it is not descended into)."""
+    if set(template) != set(rendered):
+        raise TunaError(f"rendered config.yaml{where} has keys {sorted(rendered)}, "
+                        f"the template {sorted(template)}")
+    for key, value in template.items():
+        if isinstance(value, dict) and isinstance(rendered[key], dict):
+            _check_same_keys(value, rendered[key], f"{where}.{key}")

@@ -15,7 +15,8 @@ from tuna.errors import TunaError
 VALIDATE_TIMEOUT_S = 120
 
 
-def validate(config_path: Path) -> None:
+def validate(config_path: Path) -> str:
+    """Validate, and return what validated it ("truss 0.18.35")."""
     try:
         done = subprocess.run([sys.executable, "-m", __name__, str(config_path)],
                               capture_output=True, text=True, timeout=VALIDATE_TIMEOUT_S)
@@ -25,6 +26,7 @@ def validate(config_path: Path) -> None:
     if done.returncode != 0:
         detail = " ".join(done.stderr.split()) or f"exit {done.returncode}"
         raise TunaError(f"truss rejected the rendered {config_path.name}: {detail}")
+    return done.stdout.strip()
 
 
 def _main(path: str) -> int:
@@ -38,6 +40,9 @@ def _main(path: str) -> int:
     except Exception as exc:  # truss raises pydantic, ValueError and its own errors alike
         print(exc, file=sys.stderr)
         return 1
+    from importlib.metadata import version
+
+    print(f"truss {version('truss')}")
     return 0
 
 

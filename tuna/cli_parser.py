@@ -1,0 +1,160 @@
+"""How tuna's commands are declared and parsed: one declaration per command (name, help,
+example, arguments, handler), argparse underneath, usage errors as one line (exit 2)."""
+
+from __future__ import annotations
+
+import argparse
+import re
+from collections.abc import Callable
+from dataclasses import MISSING, dataclass, fields
+
+from tuna.errors import UsageError
+
+PROG = "tuna"
+DISTRIBUTION = "tuna-llm"
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line (and exit 2) pointing at the command's --help."""
+
+    def error(self, message: str):
+        raise UsageError(f"{self.prog}: {message} (see `{self.prog} --help`)")
+
+
+class HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Shows each option's default (argparse's own wording) where there is one worth showing."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        if "%(default)" in text or action.default in (None, False, "", argparse.SUPPRESS):
+            return text
+        return text + " (default: %(default)s)"
+
+
+def default(cls, name: str):
+    """A request dataclass's default, so --help and the code cannot disagree."""
+    found = next(f for f in fields(cls) if f.name == name)
+    return found.default if found.default is not MISSING else found.default_factory()
+
+
+def whole_number(text: str) -> int:
+    if not re.fullmatch(r"[+-]?\d{1,12}", text.strip()):
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}")
+    return int(text)
+
+
+def duration(text: str) -> float:
+    """Seconds from '90', '90s', '10m' or '2h'."""
+    match = re.fullmatch(r"(\d+(?:\.\d+)?)([smh]?)", text.strip())
+    if not match or float(match.group(1)) <= 0:
+        raise argparse.ArgumentTypeError(f"expected a duration like 90s, 10m or 2h, got {text!r}")
+    return float(match.group(1)) * {"": 1, "s": 1, "m": 60, "h": 3600}[match.group(2)]
+
+
+def lower(text: str) -> str:
+    return text.strip().lower()
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str
+    help: str
+    example: str
+    arguments: Callable[[argparse.ArgumentParser], None]
+    run: Callable[[argparse.Namespace, object], int]
+    environment: tuple[str, ...] = ()  # tuna's own variables it reads
+    providers_environment: bool = False  # also what the installed providers read
+
+    def parser(self, with_epilog: bool) -> Parser:
+        parser = Parser(prog=f"{PROG} {self.name}", description=self.help[0].upper() + self.help[1:]
+                        + ".", formatter_class=HelpFormatter,
+                        epilog=self._epilog() if with_epilog else None)
+        self.arguments(parser)
+        return parser
+
+    def _epilog(self) -> str:
+        lines = ["example:", f"  {self.example}"]
+        variables = {name: TUNA_ENVIRONMENT[name] for name in self.environment}
+        if self.providers_environment:
+            variables.update(_providers_environment())
+        if variables:
+            lines += ["", "environment:"]
+            lines += [f"  {name:<20} {meaning}" for name, meaning in variables.items()]
+        return "\n".join(lines)
+
+
+TUNA_ENVIRONMENT = {
+    "TUNA_STATE_DIR": "where the state database lives (default ~/.tuna)",
+    "TUNA_POLL_INTERVAL": "longest pause in seconds between status or log reads",
+    "TUNA_DEBUG": "set to 1 to show the traceback of an unexpected error",
+}
+
+
+def _providers_environment() -> dict[str, str]:
+    from tuna import registry
+    from tuna.errors import TunaError
+
+    variables = {}
+    for name in registry.names():
+        try:
+            variables.update(registry.provider_class(name).environment)
+        except TunaError:
+            continue  # a broken plugin does not break --help
+    return variables
+
+
+def json_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true", help="print one JSON document on stdout")
+
+
+def service_flag(parser: argparse.ArgumentParser, required: bool = True) -> None:
+    parser.add_argument("--service-name", required=required, metavar="NAME",
+                        help="the service, as `tuna list` shows it")
+
+
+def version() -> str:
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as installed
+
+    try:
+        return f"{PROG} {installed(DISTRIBUTION)}"
+    except PackageNotFoundError:
+        return f"{PROG} (not installed as {DISTRIBUTION})"
+
+
+def overview(commands: dict[str, Command]) -> str:
+    width = max(map(len, commands))
+    rows = [f"  {name:<{width}}  {command.help}" for name, command in commands.items()]
+    return "\n".join([
+        f"usage: {PROG} COMMAND [options]",
+        "",
+        "Deploy open LLMs served by vLLM onto serverless GPU providers, behind an",
+        "OpenAI-compatible endpoint.",
+        "",
+        "commands:", *rows,
+        "",
+        f"`{PROG} COMMAND --help` shows a command's options and an example; "
+        f"`{PROG} -V` the version.",
+    ])
+
+
+def select(argv: list[str], commands: dict[str, Command]) -> tuple[Command | None, str | None]:
+    """The command to run, or (None, text to print) for `tuna --help` and `tuna -V`."""
+    first = argv[0]
+    if first in ("-h", "--help"):
+        return None, overview(commands)
+    if first in ("-V", "--version"):
+        return None, version()
+    if first.startswith("-"):
+        raise UsageError(f"{PROG}: unknown option {first!r}; options follow a command "
+                         f"(see `{PROG} --help`)")
+    if first not in commands:
+        from tuna.suggest import did_you_mean
+
+        raise UsageError(f"{PROG}: unknown command {first!r}{did_you_mean(first, list(commands))}"
+                         f"; `{PROG} --help` lists the commands")
+    return commands[first], None
+
+
+def is_help(argv: list[str]) -> bool:
+    return "-h" in argv or "--help" in argv

@@ -1,0 +1,158 @@
+"""Deploy a request, or render it offline: one call from the CLI each.
+
+The state store never claims what the provider does not: a record is written before anything
+remote is created, gets the provider's ids as soon as they exist, and is marked failed or
+destroyed only on the provider's word.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from tuna.errors import Interrupted, NameTaken, PreflightFailed, UsageError
+from tuna.models import DeploymentResult, DeployRequest, Feature, Plan, Record, Status
+from tuna.prepare import prepare
+from tuna.provider import DeployEvents, InferenceProvider
+from tuna.state import StateStore
+
+# Beside the files of a dry run: which service they were rendered for, so a later dry run
+# overwrites only its own files.
+OWNER_FILE = ".tuna-service"
+
+
+@dataclass(frozen=True)
+class DryRun:
+    plan: Plan
+    directory: str
+    written: list[str]
+    validated_by: str
+
+    def to_json(self) -> dict:
+        return {"dry_run": True, **self.plan.to_json(), "directory": self.directory,
+                "files": self.written, "validated_by": self.validated_by}
+
+
+@dataclass(frozen=True)
+class Deployed:
+    result: DeploymentResult
+    plan: Plan
+
+    def to_json(self) -> dict:
+        return {**self.result.to_json(), "summary": self.plan.summary}
+
+
+def _owner(service_name: str, provider: str) -> str:
+    return f"{service_name} {provider}\n"
+
+
+def _write(plan: Plan, directory: str, force: bool) -> list[str]:
+    """Write the plan's files; refuse to overwrite files tuna did not render for this service."""
+    owner = os.path.join(directory, OWNER_FILE)
+    mine = _owner(plan.request.service_name, plan.provider)
+    targets = [os.path.join(directory, relative) for relative in plan.files]
+    try:
+        if os.path.exists(directory) and not os.path.isdir(directory):
+            raise UsageError(f"--dry-run: {directory} is a file, not a directory")
+        ours = os.path.isfile(owner) and open(owner).read() == mine
+        clash = [path for path in targets if os.path.exists(path)]
+        if clash and not ours and not force:
+            raise UsageError(f"--dry-run: {clash[0]} exists and was not rendered by tuna for "
+                             f"{plan.request.service_name}; choose another directory or pass --force")
+        for path, content in zip(targets, plan.files.values()):
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            with open(path, "w") as file:
+                file.write(content)
+        with open(owner, "w") as file:
+            file.write(mine)
+    except OSError as exc:
+        raise UsageError(f"--dry-run: cannot write to {directory}: {exc.strerror}") from None
+    return targets
+
+
+def dry_run(request: DeployRequest, provider_name: str | None, directory: str | None,
+            force: bool, events: DeployEvents) -> DryRun:
+    """Render and validate offline into a directory: no account, no network."""
+    prepared = prepare(request, provider_name)
+    if prepared.choice:
+        events.progress(prepared.choice)
+    plan = prepared.provider.plan(prepared.request)
+    validated_by = prepared.provider.validate(plan)
+    directory = directory or f"{plan.request.service_name}-{plan.provider}"
+    return DryRun(plan, directory, _write(plan, directory, force), validated_by)
+
+
+class _RecordingEvents:
+    """Passes events on to the user interface, recording remote ids the moment they exist.
+    An update records nothing until it succeeds: the record's model already holds it."""
+
+    def __init__(self, store: StateStore, service_name: str, ui: DeployEvents, updating: bool):
+        self.store, self.service_name, self.ui, self.updating = store, service_name, ui, updating
+
+    def created(self, provider_ids: dict[str, str]) -> None:
+        if not self.updating:
+            self.store.update(self.service_name, status=Status.DEPLOYING, provider_ids=provider_ids)
+        self.ui.created(provider_ids)
+
+    def progress(self, message: str) -> None:
+        self.ui.progress(message)
+
+    def status(self, provider_status: str, elapsed_s: float) -> None:
+        self.ui.status(provider_status, elapsed_s)
+
+
+def _service_to_update(store: StateStore, provider: InferenceProvider, name: str,
+                       update: bool) -> Record | None:
+    existing = store.get(name)
+    live = existing is not None and existing.is_live
+    if live and not update:
+        raise NameTaken(name, existing.status.value)  # early: before preflight's API calls
+    if not update:
+        return None
+    provider.require(Feature.UPDATE)
+    if not live:
+        raise UsageError(f"--update needs a live service named {name!r}; deploy it first")
+    if existing.provider != provider.name:
+        raise UsageError(f"service {name!r} runs on {existing.provider}, not {provider.name}")
+    if not existing.provider_ids:
+        raise UsageError(f"service {name!r} has no deployment yet; destroy it and deploy again")
+    return existing
+
+
+def deploy(store: StateStore, request: DeployRequest, provider_name: str | None,
+           ui: DeployEvents, wait_timeout: float | None, update: bool = False) -> Deployed:
+    """Prepare once (provider, offer, refusals), check with the provider, plan what it will
+    serve, then deploy that plan."""
+    prepared = prepare(request, provider_name)
+    provider, name = prepared.provider, prepared.request.service_name
+    if prepared.choice:
+        ui.progress(prepared.choice)
+    previous = _service_to_update(store, provider, name, update)
+    preflight = provider.preflight(prepared.request, previous)
+    if preflight.failed:
+        raise PreflightFailed(provider.name, preflight.failed)
+    plan = provider.plan(preflight.request)
+    if previous is None:
+        store.create(Record(name, provider.name, Status.PENDING, plan.request))
+        store.observe(name, 0)
+    events = _RecordingEvents(store, name, ui, updating=previous is not None)
+    try:
+        result = provider.deploy(plan, events, wait_timeout, previous)
+    except KeyboardInterrupt:
+        # The remote deployment goes on; the record keeps its ids so it can be destroyed.
+        store.update(name, error="interrupted while deploying")
+        raise Interrupted(
+            f"interrupted; {name} may still be deploying on {provider.name}: "
+            f"`tuna status --service-name {name}` follows it, `tuna destroy --service-name {name}` "
+            "removes it") from None
+    except Exception as exc:
+        if previous is None:
+            store.update(name, status=Status.FAILED, error=str(exc))
+        else:  # the previous deployment still serves the endpoint
+            store.update(name, error=f"update failed: {exc}")
+        raise
+    store.update(name, status=result.status, provider_ids=result.provider_ids,
+                 endpoint_url=result.endpoint_url, request=plan.request, error=None)
+    if result.active_replicas is not None:
+        store.observe(name, result.active_replicas)
+    return Deployed(result, plan)

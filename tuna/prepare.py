@@ -1,0 +1,65 @@
+"""Before any deploy or dry run: the GPU by its catalog name, the provider (asked for, or the
+cheapest installed one that can serve the request), its offer, and every refusal, once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from tuna import catalog, registry, vllm
+from tuna.errors import UsageError
+from tuna.models import DeployRequest
+from tuna.provider import InferenceProvider
+
+
+@dataclass(frozen=True)
+class Prepared:
+    provider: InferenceProvider
+    offer: catalog.Offer
+    request: DeployRequest  # with the GPU's canonical name
+    choice: str | None = None  # why tuna chose the provider, when the user did not
+
+
+def _refuse_unrunnable_quantization(request: DeployRequest, gpu: catalog.Gpu) -> None:
+    """vLLM checks a method's GPU only at engine start, minutes into a paid deploy."""
+    if request.quantization is None:
+        return
+    needs = vllm.min_compute_capability(request.quantization)
+    if gpu.compute_capability < needs:
+        raise UsageError(
+            f"--quantization {request.quantization} needs a GPU of compute capability {needs} or "
+            f"newer (vLLM {vllm.version()}); {gpu.name} has {gpu.compute_capability}: choose "
+            "another --gpu or method")
+
+
+def prepare(request: DeployRequest, provider_name: str | None) -> Prepared:
+    cat = catalog.load()
+    request = replace(request, gpu=cat.resolve(request.gpu))
+    _refuse_unrunnable_quantization(request, cat.gpus[request.gpu])
+    offers = cat.offers_for(gpu=request.gpu)
+    if provider_name:
+        provider = registry.load(provider_name)
+        offer = cat.offer(request.gpu, provider.name)
+        if offer is None:
+            others = ", ".join(o.provider for o in offers) or "no provider"
+            raise UsageError(f"{provider.name} does not offer {request.gpu} (offered by: {others})")
+        reasons = provider.refusals(request)
+        if reasons:
+            raise UsageError("; ".join(reasons))
+        return Prepared(provider, offer, request)
+    installed = {p.name: p for p in registry.available()}
+    refused = []
+    for offer in offers:
+        provider = installed.get(offer.provider)
+        if provider is None:
+            continue
+        reasons = provider.refusals(request)
+        if reasons:
+            refused.extend(reasons)
+            continue
+        return Prepared(provider, offer, request, (
+            f"No --serverless-provider given: using {offer.provider}, the cheapest installed "
+            f"provider offering {request.gpu} (${offer.price_per_gpu_hour:.2f}/GPU-hour)"))
+    raise UsageError(
+        f"no installed provider can serve this on {request.gpu}"
+        + (f": {'; '.join(refused)}" if refused else f"; installed: {', '.join(installed) or 'none'}")
+    )

@@ -1,0 +1,98 @@
+"""What is verified before anything is created on Baseten: the account, the truss CLI, the
+workspace's secrets and the model name. Each failed check says how to fix it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+from tuna.models import Check, DeployRequest, Record
+from tuna.provider import Preflight
+from tuna.providers.baseten import push, render
+from tuna.providers.baseten.credentials import KEY_HINT, api_key, client
+from tuna.providers.baseten.errors import ApiError, KeyRejected
+
+if TYPE_CHECKING:
+    from tuna.providers.baseten.api import BasetenApi
+
+TRUSS_FIX = "pip install 'tuna-llm[baseten]' (in a checkout: uv sync --extra baseten)"
+
+
+def truss_installed() -> Check:
+    """The truss CLI is there (no process started: a deploy runs it soon enough)."""
+    executable = push.truss_executable()
+    if executable is None:
+        return Check("truss", False, "truss CLI not found", TRUSS_FIX)
+    return Check("truss", True, executable)
+
+
+def truss_runs() -> Check:
+    """The truss CLI starts and says its version."""
+    found = truss_installed()
+    if not found.ok:
+        return found
+    try:
+        version = subprocess.run([found.detail, "--version"], capture_output=True, text=True,
+                                 timeout=60, check=True,
+                                 env={**os.environ, "TRUSS_NO_UPDATE_CHECK": "1"}).stdout
+    except (OSError, subprocess.SubprocessError) as exc:
+        return Check("truss", False, f"{found.detail} does not run ({type(exc).__name__})",
+                     "reinstall it: " + TRUSS_FIX)
+    return Check("truss", True, version.strip())
+
+
+def account() -> tuple[Check, BasetenApi | None, set[str]]:
+    """The API key is set and accepted; on success, a client and the workspace's secret names."""
+    key = api_key()
+    if key is None:
+        return Check("API key", False, "BASETEN_API_KEY is not set", KEY_HINT), None, set()
+    api = client(key)
+    try:
+        secrets = api.secret_names()
+    except KeyRejected:
+        return Check("API key", False, "key rejected by Baseten (HTTP 401/403)",
+                     "use a workspace API key with management access: " + KEY_HINT), None, set()
+    except ApiError as exc:
+        return Check("Baseten API", False, str(exc),
+                     f"check the network and BASETEN_API_URL ({api.base_url})"), None, set()
+    return Check("API key", True, f"accepted by {api.base_url}"), api, secrets
+
+
+def hf_secret(request: DeployRequest, secrets: set[str]) -> tuple[DeployRequest, Check | None]:
+    """The secret the weights authenticate with: the one asked for, which must exist, or the
+    workspace's hf_access_token when it has one (so gated models work without a flag)."""
+    if request.hf_secret is None:
+        if render.DEFAULT_HF_SECRET in secrets:
+            request = replace(request, hf_secret=render.DEFAULT_HF_SECRET)
+            return request, Check("secret", True, f"weights authenticate with workspace secret "
+                                                  f"{render.DEFAULT_HF_SECRET}")
+        return request, None
+    found = request.hf_secret in secrets
+    return request, Check(
+        "secret", found, f"workspace secret {request.hf_secret!r} "
+        + ("exists" if found else "is missing"),
+        "add it with your Hugging Face token at https://app.baseten.co/settings/secrets "
+        f"(name: {request.hf_secret})")
+
+
+def model_name(api: BasetenApi, request: DeployRequest, update: Record | None) -> Check:
+    """tuna never pushes into a Baseten model it did not create."""
+    found = {m["id"] for m in api.models_named(request.service_name)}
+    ours = {update.provider_ids["model_id"]} if update else set()
+    return Check(
+        "model name", found <= ours,
+        f"{request.service_name!r} " + ("is already a model in the workspace"
+                                         if found - ours else "is free or ours"),
+        "choose another --service-name: tuna does not push into a model it did not create")
+
+
+def preflight(request: DeployRequest, update: Record | None) -> Preflight:
+    key, api, secrets = account()
+    checks = [key, truss_installed()]
+    if api is None:
+        return Preflight(checks, request)
+    request, secret = hf_secret(request, secrets)
+    checks += [check for check in (secret, model_name(api, request, update)) if check]
+    return Preflight(checks, request)
