@@ -144,3 +144,22 @@ def test_installed_wheel_finds_its_template(tmp_path):
     assert done.returncode == 0, done.stderr
     module_path, first_line = done.stdout.splitlines()[:2]
     assert module_path.startswith(str(venv)) and "Truss config rendered by tuna" in first_line
+
+
+def test_rendered_config_must_keep_the_template_keys():
+    template = {"model_name": "${service_name}", "runtime": {"predict_concurrency": "${n}"}}
+    render._check_same_keys(template, {"model_name": "x", "runtime": {"predict_concurrency": 1}})
+    with pytest.raises(TunaError, match=r"rendered config.yaml.runtime has keys"):
+        render._check_same_keys(template, {"model_name": "x", "runtime": {"extra": 1}})
+    with pytest.raises(TunaError, match=r"rendered config.yaml has keys"):
+        render._check_same_keys(template, {"model_name": "x", "runtime": {}, "added": 1})
+
+
+def test_default_image_comes_from_the_vllm_facts():
+    import tomllib
+
+    from tests.conftest import ROOT
+
+    facts = tomllib.loads((ROOT / "tuna" / "data" / "vllm.toml").read_text())
+    assert rendered()["base_image"]["image"] == facts["image"]
+    assert facts["image"].endswith(":v" + facts["version"])  # a pinned tag, never :latest

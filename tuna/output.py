@@ -15,6 +15,12 @@ def _money(value: float) -> str:
     return f"${value:.2f}"
 
 
+def _natural_width(columns: dict[str, list[str]]) -> int:
+    """Characters a borderless table needs to show every cell whole (two between columns)."""
+    return sum(max(map(len, [header, *cells])) for header, cells in columns.items()) \
+        + 2 * (len(columns) - 1)
+
+
 class Output:
     def __init__(self, json_mode: bool = False):
         self.json_mode = json_mode
@@ -117,19 +123,29 @@ class Output:
         if not listing.records:
             self.note("No services. Deploy one with `tuna deploy --model ... --gpu ...`.")
             return
-        from rich.table import Table
-
-        table = Table(box=None, pad_edge=False)
-        # The service name is what the user types next: never wrapped or cut.
-        table.add_column("service", no_wrap=True,
-                         min_width=max(len(r.service_name) for r in listing.records))
-        for column in ("provider", "status", "model", "GPU"):
-            table.add_column(column)
-        table.add_column("endpoint", overflow="fold")
-        for r in listing.records:
-            table.add_row(r.service_name, r.provider, r.status.value, r.request.model,
-                          f"{r.request.gpu_count} x {r.request.gpu}", r.endpoint_url or "-")
-        self.console.print(table)
+        records = listing.records
+        columns = {
+            "service": [r.service_name for r in records],
+            "provider": [r.provider for r in records],
+            "status": [r.status.value for r in records],
+            "model": [r.request.model for r in records],
+            "GPU": [f"{r.request.gpu_count} x {r.request.gpu}" for r in records],
+            "endpoint": [r.endpoint_url or "-" for r in records],
+        }
+        # Whole values only: on a narrow terminal, leave out the columns `status` also shows
+        # rather than cut the service name, which is what the user types next.
+        left_out = []
+        for optional in ("endpoint", "model"):
+            if _natural_width(columns) <= self.console.width:
+                break
+            left_out.append(optional)
+            del columns[optional]
+        table = self._table(*columns)
+        for row in zip(*columns.values()):
+            table.add_row(*row)
+        self.console.print(table, no_wrap=True, crop=False)
+        if left_out:
+            self.note(f"Not shown at this width: {', '.join(left_out)} (`tuna list --json` has all).")
 
     def _text_CheckReport(self, report) -> None:
         for check in report.checks:
