@@ -3,6 +3,14 @@ management REST API tuna uses. Tests start it on 127.0.0.1 and point tuna and tr
 
 Deployments move through a scripted list of statuses, one step per status read, so tests never
 wait on real time. Faults (an HTTP status or a dropped connection) can be queued per route.
+
+It behaves as Baseten does where that is awkward (baseten-facts.md, section 7): a deployment
+becomes production only after it has finished deploying (a read after ACTIVE), until then
+`deployments/production` is 404 and `production_deployment_id` null; the first promotion resets
+the environment's autoscaling to Baseten's defaults; environment settings apply asynchronously
+(visible from the second read after the PATCH); several teams need `--team`; labels arrive as the
+`userDeployMetadata` GraphQL variable; logs come newest first with nanosecond string stamps,
+`limit` 1-1000 and a window of at most 7 days.
 """
 
 from __future__ import annotations
@@ -21,6 +29,8 @@ DEFAULT_AUTOSCALING = {"min_replica": 0, "max_replica": 1, "autoscaling_window":
                        "scale_down_delay": 900, "concurrency_target": 1,
                        "target_utilization_percentage": 70}
 AUTOSCALING_FIELDS = set(DEFAULT_AUTOSCALING)
+LOG_WINDOW_MS = 7 * 24 * 3600 * 1000
+DEFAULT_TEAMS = ({"id": "t1", "name": "Default", "default": True},)
 
 
 @dataclass
@@ -30,6 +40,7 @@ class Deployment:
     script: list[str]
     config: dict
     promote: bool = False  # pushed with --promote: becomes production once it is ACTIVE
+    labels: dict = field(default_factory=dict)
     build_seconds: float | None = None  # real time BUILDING, then ACTIVE (for benchmarks)
     reads: int = 0
     active_reads: int = 0
@@ -58,6 +69,9 @@ class Model:
     deployments: dict[str, Deployment] = field(default_factory=dict)
     production_id: str | None = None
     autoscaling: dict = field(default_factory=lambda: dict(DEFAULT_AUTOSCALING))
+    pending_autoscaling: dict = field(default_factory=dict)  # PATCHed, not yet applied
+    reads_until_applied: int = 0
+    team: dict = field(default_factory=lambda: dict(DEFAULT_TEAMS[0]))
 
 
 @dataclass
@@ -84,6 +98,9 @@ class FakeBaseten:
         self.echo_auth = False  # a careless server that echoes the Authorization header in errors
         self.log_stamps: list[int] = []  # epoch ms of each line of `logs`
         self.pushed: set[str] = set()  # ids of models created by `truss push`
+        self.teams: list[dict] = [dict(team) for team in DEFAULT_TEAMS]
+        # The model host truss reports in predict_url; a workspace may have its own.
+        self.hostname = "https://model-{model_id}.api.baseten.co"
         self._ids = itertools.count(1)
         self._lock = threading.RLock()
         self._server: ThreadingHTTPServer | None = None
@@ -99,7 +116,7 @@ class FakeBaseten:
             self.models[model.id] = model
             deployment = Deployment(self._new_id("d"), model.id, list(script), {})
             model.deployments[deployment.id] = deployment
-            model.production_id = deployment.id
+            model.production_id = deployment.id  # deployed long ago: production already
             return model
 
     def model_named(self, name: str) -> Model | None:
@@ -142,18 +159,34 @@ class FakeBaseten:
                     return fault
         return None
 
-    def _create(self, model: Model, config: dict, promote: bool = False) -> Deployment:
+    def _create(self, model: Model, config: dict, variables: dict, promote: bool = False
+                ) -> Deployment:
+        labels = json.loads(variables.get("userDeployMetadata") or "null") or {}
+        # Not production yet: only a deployment that finished deploying is promoted.
         deployment = Deployment(self._new_id("d"), model.id, list(self.script), config, promote,
-                                self.build_seconds)
+                                labels, self.build_seconds)
         model.deployments[deployment.id] = deployment
-        if model.production_id is None:
-            model.production_id = deployment.id
         return deployment
 
-    def graphql(self, query: str) -> dict:
+    def _promote(self, model: Model, deployment: Deployment) -> None:
+        if model.production_id is None:
+            # Baseten applies its default autoscaling when there was no previous deployment.
+            model.autoscaling = dict(DEFAULT_AUTOSCALING)
+            model.pending_autoscaling = {}
+        model.production_id = deployment.id
+
+    def _team(self, query: str) -> dict:
+        team_id = re.search(r'\bteam_id:\s*"([^"]*)"', query)
+        if team_id:
+            return next(t for t in self.teams if t["id"] == team_id.group(1))
+        assert len(self.teams) == 1, "truss must name the team in a workspace with several"
+        return self.teams[0]
+
+    def graphql(self, query: str, variables: dict | None = None) -> dict:
+        variables = variables or {}
         with self._lock:
             if "teams" in query and "Teams" in query:
-                return {"teams": [{"id": "t1", "name": "Default", "default": True}]}
+                return {"teams": [dict(team) for team in self.teams]}
             if "truss_validation" in query:
                 return {"truss_validation": {"success": True, "details": "{}"}}
             if "model_s3_upload_credentials" in query:
@@ -166,31 +199,32 @@ class FakeBaseten:
                 model = self.models[_arg(query, "model_id")]
                 promote = "environment_name:" in query
                 return {"create_model_version_from_truss": self._version(
-                    model, self._create(model, _config(query), promote))}
+                    model, self._create(model, _config(query), variables, promote))}
             if "create_model_from_truss" in query:
-                model = Model(self._new_id("m"), _arg(query, "name"))
+                model = Model(self._new_id("m"), _arg(query, "name"), team=self._team(query))
                 self.models[model.id] = model
                 self.pushed.add(model.id)
                 return {"create_model_from_truss": self._version(
-                    model, self._create(model, _config(query)))}
+                    model, self._create(model, _config(query), variables))}
             if "models(" in query:
-                return {"models": [{"id": m.id, "name": m.name, "team": {"id": "t1",
-                                    "name": "Default"}} for m in self.models.values()]}
+                return {"models": [{"id": m.id, "name": m.name, "team": {
+                    "id": m.team["id"], "name": m.team["name"]}} for m in self.models.values()]}
         raise KeyError(f"fake Baseten does not know this query: {query[:80]}")
 
     def _version(self, model: Model, deployment: Deployment) -> dict:
         return {"model_version": {
             "id": deployment.id,
             "oracle": {"id": model.id, "name": model.name,
-                       "hostname": f"model-{model.id}.api.baseten.co"},
+                       "hostname": self.hostname.format(model_id=model.id)},
             "instance_type": {"name": "fake-instance"}}}
 
     def deployment_json(self, model: Model, deployment: Deployment, read: bool = True) -> dict:
         status = deployment.read_status() if read else deployment.status
         if read and status == "ACTIVE":
             deployment.active_reads += 1
-            if deployment.promote and deployment.active_reads > 1:
-                model.production_id = deployment.id  # promotion lands a read after ACTIVE
+            first = model.production_id is None
+            if (first or deployment.promote) and deployment.active_reads > 1:
+                self._promote(model, deployment)  # promotion lands a read after ACTIVE
         active = status in ("ACTIVE", "UNHEALTHY")
         return {
             "id": deployment.id, "model_id": model.id, "name": deployment.id, "status": status,
@@ -199,12 +233,16 @@ class FakeBaseten:
             "is_production": model.production_id == deployment.id,
             "environment": "production" if model.production_id == deployment.id else None,
             "instance_type_name": "fake-instance", "created_at": "2026-11-23T00:00:00Z",
+            "labels": dict(deployment.labels),
         }
 
     def rest(self, method: str, path: str, body: dict | None) -> tuple[int, dict]:
         with self._lock:
             if path == "/v1/secrets" and method == "GET":
                 return 200, {"secrets": [{"name": s} for s in sorted(self.secrets)]}
+            if path == "/v1/teams" and method == "GET":
+                return 200, {"teams": [{**team, "created_at": "2026-01-01T00:00:00Z"}
+                                       for team in self.teams]}
             if path.startswith("/v1/models") and method == "GET" and path.count("/") == 2:
                 name = _query_param(path, "name")
                 found = [m for m in self.models.values() if name is None or m.name == name]
@@ -223,14 +261,24 @@ class FakeBaseten:
                 settings = (body or {}).get("autoscaling_settings", {})
                 if set(settings) - AUTOSCALING_FIELDS:
                     return 400, {"error": f"unknown fields {sorted(set(settings) - AUTOSCALING_FIELDS)}"}
-                model.autoscaling.update(settings)
+                model.pending_autoscaling.update(settings)
+                model.reads_until_applied = 1
                 return 200, {"status": "ACCEPTED", "message": "queued"}
             if rest == "/environments/production" and method == "GET":
                 current = model.deployments.get(model.production_id or "")
-                return 200, {"name": "production", "model_id": model.id,
-                             "autoscaling_settings": dict(model.autoscaling),
-                             "current_deployment": current and self.deployment_json(
-                                 model, current, read=False)}
+                answer = {"name": "production", "model_id": model.id,
+                          "autoscaling_settings": dict(model.autoscaling),
+                          "current_deployment": current and self.deployment_json(
+                              model, current, read=False)}
+                if model.reads_until_applied > 0:
+                    model.reads_until_applied -= 1  # applied asynchronously: seen next time
+                else:
+                    model.autoscaling.update(model.pending_autoscaling)
+                    model.pending_autoscaling = {}
+                return 200, answer
+            if rest == "/deployments" and method == "GET":
+                return 200, {"deployments": [self.deployment_json(model, d, read=False)
+                                             for d in model.deployments.values()]}
             match = re.fullmatch(r"/deployments/([^/?]+)(/logs)?(\?.*)?", rest)
             if match:
                 deployment = (model.deployments.get(model.production_id or "")
@@ -239,27 +287,35 @@ class FakeBaseten:
                 if deployment is None:
                     return 404, {"error": "no such deployment"}
                 if match.group(2) and method == "GET":
-                    # A line is stamped when a read first sees it, and keeps that stamp.
-                    now = int(time.time() * 1000)
-                    while len(self.log_stamps) < len(self.logs):
-                        self.log_stamps.append(max([now] + [t + 1 for t in self.log_stamps[-1:]]))
-                    start = int(_query_param(path, "start_epoch_millis") or 0)
-                    lines = [{"timestamp": str(stamp * 1_000_000), "message": line,
-                              "replica": "r1"} for line, stamp in zip(self.logs, self.log_stamps)
-                             if stamp >= start]
-                    if _query_param(path, "direction") == "desc":
-                        lines.reverse()
-                    return 200, {"logs": lines[:int(_query_param(path, "limit") or 500)]}
+                    return self._logs(path)
                 if method == "GET":
                     return 200, self.deployment_json(model, deployment)
         return 404, {"error": f"fake Baseten has no route {method} {path}"}
+
+    def _logs(self, path: str) -> tuple[int, dict]:
+        # A line is stamped when a read first sees it, and keeps that stamp.
+        now = int(time.time() * 1000)
+        while len(self.log_stamps) < len(self.logs):
+            self.log_stamps.append(max([now] + [t + 1 for t in self.log_stamps[-1:]]))
+        limit = int(_query_param(path, "limit") or 500)
+        end = int(_query_param(path, "end_epoch_millis") or max([now, *self.log_stamps]))
+        start = int(_query_param(path, "start_epoch_millis") or end - 30 * 60 * 1000)
+        if not 1 <= limit <= 1000:
+            return 400, {"error": "limit must be between 1 and 1000"}
+        if end - start > LOG_WINDOW_MS:
+            return 400, {"error": "the window from start to end must not exceed 7 days"}
+        lines = [{"timestamp": str(stamp * 1_000_000), "message": line, "replica": "r1"}
+                 for line, stamp in zip(self.logs, self.log_stamps) if start <= stamp <= end]
+        if _query_param(path, "direction") != "asc":
+            lines.reverse()  # newest first unless asked otherwise
+        return 200, {"logs": lines[:limit]}
 
     def _model_json(self, model: Model) -> dict:
         return {"id": model.id, "name": model.name, "created_at": "2026-11-23T00:00:00Z",
                 "deployments_count": len(model.deployments),
                 "production_deployment_id": model.production_id,
                 "development_deployment_id": None, "instance_type_name": "fake-instance",
-                "team_name": "Default"}
+                "team_name": model.team["name"]}
 
 
 def _arg(query: str, name: str) -> str:
@@ -341,7 +397,7 @@ class _Handler(BaseHTTPRequestHandler):
         payload = json.loads(body) if body else None
         if self.path.rstrip("/") == "/graphql":
             try:
-                self._send(200, {"data": fake.graphql(payload["query"])})
+                self._send(200, {"data": fake.graphql(payload["query"], payload.get("variables"))})
             except KeyError as exc:
                 self._send(200, {"errors": [{"message": str(exc)}]})
             return

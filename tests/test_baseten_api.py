@@ -46,11 +46,21 @@ def test_autoscaling_patch_body(api):
 
 
 @responses.activate
-def test_logs_are_requested_newest_first_and_returned_newest_last(api):
+def test_logs_are_requested_newest_first_and_returned_oldest_first(api):
+    # Baseten's shape: newest first, epoch nanoseconds as strings (the same second twice here).
     responses.get(f"{URL}/v1/models/m1/deployments/d1/logs", match=[
         matchers.query_param_matcher({"direction": "desc", "limit": "2", "start_epoch_millis": "5"})],
-        json={"logs": [{"message": "third"}, {"message": "second"}]})
+        json={"logs": [{"timestamp": "1700000000000000002", "message": "third"},
+                       {"timestamp": "1700000000000000001", "message": "second"}]})
     assert [e["message"] for e in api.deployment_logs("m1", "d1", 5, 2)] == ["second", "third"]
+
+
+@pytest.mark.parametrize("asked, sent", [(0, "1"), (5000, "1000"), (1000, "1000")])
+@responses.activate
+def test_log_limit_stays_within_what_baseten_accepts(api, asked, sent):
+    responses.get(f"{URL}/v1/models/m1/deployments/d1/logs", match=[
+        matchers.query_param_matcher({"direction": "desc", "limit": sent})], json={"logs": []})
+    assert api.deployment_logs("m1", "d1", None, asked) == []
 
 
 @pytest.mark.parametrize("status", [401, 403])

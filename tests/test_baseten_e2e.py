@@ -30,7 +30,8 @@ def test_deploy_status_destroy(tuna, fake, state_dir):
     assert model.autoscaling["min_replica"] == 1 and model.autoscaling["max_replica"] == 3
     assert model.autoscaling["concurrency_target"] == 32
     # Readiness came from the management API alone: every status was read, never the model.
-    assert fake.count("GET", rf"/v1/models/{model.id}/deployments/{model.production_id}") == 5
+    # The fifth read sees ACTIVE; Baseten promotes it after that, which the sixth sees.
+    assert fake.count("GET", rf"/v1/models/{model.id}/deployments/{model.production_id}") == 6
     assert not any("sync" in path or "predict" in path for _, path in fake.requests)
 
     status = tuna("status", "--service-name", "qwen3-0-6b", "--json")
@@ -105,8 +106,8 @@ def test_existing_workspace_model_name_is_refused_before_push(tuna, fake):
 def test_gated_model_uses_workspace_hf_secret(tuna, fake):
     fake.secrets.add("hf_access_token")
     assert tuna(*DEPLOY, "--no-wait").code == 0
-    model = fake.model_named("qwen3-0-6b")
-    weights = model.deployments[model.production_id].config["weights"][0]
+    (deployment,) = fake.model_named("qwen3-0-6b").deployments.values()
+    weights = deployment.config["weights"][0]
     assert weights["auth_secret_name"] == "hf_access_token"
 
 

@@ -142,7 +142,7 @@ def test_timed_out_deploy_that_later_turns_ready_is_reported_ready(tuna, fake):
     assert tuna(*DEPLOY, "--timeout", "0.5s").code == 1
     record = tuna("list", "--json").json()[0]
     assert record["status"] == "failed" and "still BUILDING" in record["error"]
-    model = fake.model_named("qwen3-0-6b")
-    model.deployments[model.production_id].reads = 40
+    (deployment,) = fake.model_named("qwen3-0-6b").deployments.values()
+    deployment.reads = 40
     status = tuna("status", "--service-name", "qwen3-0-6b", "--json").json()
     assert status["status"] == "active" and status["error"] is None

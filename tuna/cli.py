@@ -66,6 +66,9 @@ def _deploy_arguments(p) -> None:
     p.add_argument("--image", help="vLLM container image (default: the provider's pinned one)")
     p.add_argument("--hf-secret", metavar="NAME",
                    help="provider secret holding a Hugging Face token, for gated or private models")
+    p.add_argument("--team", metavar="NAME",
+                   help="the team of the provider workspace to deploy in (needed when it has "
+                   "several)")
     p.add_argument("--min-replicas", type=whole_number, default=default(Scaling, "min_replicas"),
                    help="replicas kept running; 0 scales to zero when idle")
     p.add_argument("--max-replicas", type=whole_number, default=default(Scaling, "max_replicas"),
@@ -98,7 +101,7 @@ def _request(args):
         model=args.model, gpu=args.gpu, service_name=args.service_name, tp_size=args.tp_size,
         max_model_len=args.max_model_len, cold_start_mode=args.cold_start_mode,
         quantization=args.quantization, revision=args.revision, image=args.image,
-        hf_secret=args.hf_secret,
+        hf_secret=args.hf_secret, team=args.team,
         scaling=Scaling(concurrency=args.concurrency, min_replicas=args.min_replicas,
                         max_replicas=args.max_replicas, scale_down_delay=args.scale_down_delay),
     )

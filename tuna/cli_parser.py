@@ -44,11 +44,11 @@ def whole_number(text: str) -> int:
 
 
 def duration(text: str) -> float:
-    """Seconds from '90', '90s', '10m' or '2h'."""
-    match = re.fullmatch(r"(\d+(?:\.\d+)?)([smh]?)", text.strip())
+    """Seconds from '90', '90s', '10m', '2h' or '1d'."""
+    match = re.fullmatch(r"(\d+(?:\.\d+)?)([smhd]?)", text.strip())
     if not match or float(match.group(1)) <= 0:
         raise argparse.ArgumentTypeError(f"expected a duration like 90s, 10m or 2h, got {text!r}")
-    return float(match.group(1)) * {"": 1, "s": 1, "m": 60, "h": 3600}[match.group(2)]
+    return float(match.group(1)) * {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}[match.group(2)]
 
 
 def lower(text: str) -> str:

@@ -25,6 +25,8 @@ _IMAGE = re.compile(r"[a-z0-9][a-z0-9._/-]{0,199}(?::[A-Za-z0-9_][A-Za-z0-9._-]{
                     r"(?:@sha256:[a-f0-9]{64})?")
 # A provider-side secret name.
 _SECRET = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
+# A team in the provider's workspace: printable, no leading '-'.
+_TEAM = re.compile(r"[^\x00-\x1f\x7f-][^\x00-\x1f\x7f]{0,99}")
 
 MAX_GPUS = 64
 MAX_MODEL_LEN = 16 * 1024 * 1024
@@ -114,6 +116,7 @@ class DeployRequest:
     image: str | None = None  # None: the provider's pinned vLLM image
     # Provider-side secret with a Hugging Face token, for gated or private models.
     hf_secret: str | None = None
+    team: str | None = None  # the team of the provider's workspace to create it in
     scaling: Scaling = field(default_factory=Scaling)
 
     def __post_init__(self):
@@ -159,6 +162,8 @@ class DeployRequest:
                 "hf_secret", "expected a secret name of letters, digits, '_', '.' or '-', "
                 f"got {self.hf_secret!r}"
             )
+        if self.team is not None and not _TEAM.fullmatch(self.team):
+            raise InvalidValue("team", f"expected a team name, got {self.team!r}")
 
     def features(self) -> set[Feature]:
         """The features this request uses, for the providers that cannot serve some."""

@@ -45,16 +45,19 @@ SCALE_DOWN_DELAY = Quantity("--scale-down-delay", lambda r: r.scaling.scale_down
 
 @dataclass(frozen=True)
 class Limit:
-    """The values of one quantity a provider accepts (on the listed GPUs; none listed: all)."""
+    """The values of one quantity a provider accepts (on the listed GPUs; none listed: all):
+    those in `allowed` (empty: any) and not in `refused`."""
 
     quantity: Quantity
     allowed: Container
     reason: str
     gpus: frozenset[str] = frozenset()
+    refused: Container = frozenset()
 
     def refusal(self, provider: str, request: DeployRequest) -> str | None:
         value = self.quantity.read(request)
-        if value is None or value in self.allowed or (self.gpus and request.gpu not in self.gpus):
+        accepted = (not self.allowed or value in self.allowed) and value not in self.refused
+        if value is None or accepted or (self.gpus and request.gpu not in self.gpus):
             return None
         return refusal(provider, f"{self.quantity.flag} {value}"
                        + (f" on {request.gpu}" if self.gpus else ""), self.reason)

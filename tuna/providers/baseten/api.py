@@ -18,6 +18,8 @@ from tuna.providers.baseten.errors import ApiError, KeyRejected, NotFound
 DEFAULT_API_URL = "https://api.baseten.co"
 TIMEOUT = (5.0, 30.0)  # connect, read (seconds)
 PRODUCTION = "production"
+MAX_LOG_LINES = 1000
+LOG_WINDOW_S = 7 * 24 * 3600  # the longest window Baseten's logs endpoint serves
 
 
 def _retry() -> Retry:
@@ -81,19 +83,26 @@ class BasetenApi:
         return self._call("PATCH", f"/v1/models/{model_id}/environments/{environment}",
                           json={"autoscaling_settings": settings})
 
+    def deployments(self, model_id: str) -> list[dict]:
+        return self._call("GET", f"/v1/models/{model_id}/deployments")["deployments"]
+
     def secret_names(self) -> set[str]:
         return {s["name"] for s in self._call("GET", "/v1/secrets")["secrets"]}
 
+    def team_names(self) -> list[str]:
+        return [team["name"] for team in self._call("GET", "/v1/teams")["teams"]]
+
     def deployment_logs(self, model_id: str, deployment_id: str, start_ms: int | None = None,
                         limit: int = 100) -> list[dict]:
-        """The newest `limit` log lines since start_ms (Baseten's default: 30 minutes), newest
-        last. Documented as GET with query parameters; the endpoint is in beta."""
-        params = {"direction": "desc", "limit": limit}
+        """The newest `limit` (1-1000) log lines since start_ms (Baseten's default: 30 minutes
+        back; at most 7 days), oldest first. Baseten answers newest first, stamps in epoch
+        nanoseconds as strings; the endpoint is in beta."""
+        params = {"direction": "desc", "limit": max(1, min(limit, MAX_LOG_LINES))}
         if start_ms is not None:
             params["start_epoch_millis"] = start_ms
         answer = self._call("GET", f"/v1/models/{model_id}/deployments/{deployment_id}/logs",
                             params=params)
-        return list(reversed(answer.get("logs", [])))
+        return sorted(answer.get("logs", []), key=lambda entry: int(entry["timestamp"]))
 
 def _short(response: requests.Response) -> str:
     try:

@@ -77,6 +77,24 @@ def hf_secret(request: DeployRequest, secrets: set[str]) -> tuple[DeployRequest,
         f"(name: {request.hf_secret})")
 
 
+def team(api: BasetenApi, request: DeployRequest) -> Check | None:
+    """truss cannot choose among several teams without a prompt, and a name must exist."""
+    try:
+        teams = api.team_names()
+    except ApiError:
+        return None  # truss asks for the teams itself and says what is wrong
+    available = ", ".join(teams) or "none"
+    if request.team is not None:
+        found = request.team in teams
+        return Check("team", found, f"team {request.team!r} " + (
+            "exists" if found else f"is not in this workspace (available: {available})"),
+            f"pass --team with one of: {available}")
+    if len(teams) > 1:
+        return Check("team", False, f"this workspace has {len(teams)} teams ({available})",
+                     f"pass --team NAME with one of: {available}")
+    return None
+
+
 def model_name(api: BasetenApi, request: DeployRequest, update: Record | None) -> Check:
     """tuna never pushes into a Baseten model it did not create."""
     found = {m["id"] for m in api.models_named(request.service_name)}
@@ -94,5 +112,6 @@ def preflight(request: DeployRequest, update: Record | None) -> Preflight:
     if api is None:
         return Preflight(checks, request)
     request, secret = hf_secret(request, secrets)
-    checks += [check for check in (secret, model_name(api, request, update)) if check]
+    found = (secret, team(api, request), model_name(api, request, update))
+    checks += [check for check in found if check]
     return Preflight(checks, request)

@@ -1,9 +1,11 @@
-"""A Baseten deploy as its steps: push with truss, record the ids, apply autoscaling, wait."""
+"""A Baseten deploy as its steps: push with truss, record the ids, wait until the deployment is
+ready and production, then make the autoscaling hold."""
 
 from __future__ import annotations
 
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -18,6 +20,13 @@ if TYPE_CHECKING:
     from tuna.providers.baseten.api import BasetenApi
 
 LOG_TAIL_LINES = 20
+SETTLE_READS = 10  # reads of the environment while Baseten applies autoscaling
+MANAGED_BY = "tuna"
+
+
+def labels(service_name: str) -> dict[str, str]:
+    """On every deployment tuna pushes, so tuna can recognise its own models later."""
+    return {"managed-by": MANAGED_BY, "tuna-service": service_name}
 
 
 def autoscaling_settings(request: DeployRequest) -> dict:
@@ -30,13 +39,24 @@ def autoscaling_settings(request: DeployRequest) -> dict:
     }
 
 
+def autoscaling_differences(wanted: dict, live: dict) -> dict:
+    return {key: {"asked": value, "live": live.get(key)} for key, value in wanted.items()
+            if live.get(key) != value}
+
+
+def _settings_text(settings: dict) -> str:
+    return ", ".join(f"{key}={value}" for key, value in settings.items())
+
+
 def push_plan(plan: Plan, key: str, events: DeployEvents, update: Record | None) -> push.Pushed:
+    request = plan.request
     with tempfile.TemporaryDirectory(prefix="tuna-truss-") as tmp:
         for relative, content in plan.files.items():
             (Path(tmp) / relative).write_text(content)
-        events.progress(f"Pushing {plan.request.service_name} with truss"
+        events.progress(f"Pushing {request.service_name} with truss"
                         + (" as a new production deployment" if update else ""))
-        pushed = push.push(Path(tmp), key, promote=update is not None)
+        pushed = push.push(Path(tmp), key, promote=update is not None, team=request.team,
+                           labels=labels(request.service_name))
     if update and pushed.model_id != update.provider_ids["model_id"]:
         raise ProviderError(f"truss pushed to model {pushed.model_id}, not the service's "
                             f"{update.provider_ids['model_id']}; check the Baseten dashboard")
@@ -49,31 +69,17 @@ def record_ids(pushed: push.Pushed, events: DeployEvents) -> dict[str, str]:
     return ids
 
 
-def apply_autoscaling(api: BasetenApi, model_id: str, request: DeployRequest,
-                      events: DeployEvents) -> None:
-    """Apply and read back; a failure is a warning, since Baseten's defaults scale to zero."""
-    wanted = autoscaling_settings(request)
-    try:
-        api.update_autoscaling(model_id, wanted)
-        applied = api.get_environment(model_id).get("autoscaling_settings") or {}
-    except ApiError as exc:
-        events.progress(f"Warning: autoscaling not applied ({exc}); Baseten's defaults hold")
-        return
-    # Baseten applies environment settings asynchronously: say so if not yet visible.
-    pending = {k: v for k, v in wanted.items() if applied.get(k) != v}
-    events.progress("Autoscaling: " + ", ".join(f"{k}={v}" for k, v in wanted.items())
-                    + (f" (still applying: {', '.join(pending)})" if pending else ""))
-
-
 def wait_until_ready(api: BasetenApi, pushed: push.Pushed, events: DeployEvents,
                      timeout_s: float, update: Record | None, started_ms: int) -> int | None:
-    """Wait for the deployment; return its active replicas. Raise with the log tail if it fails."""
+    """Wait until the deployment is ready and production; return its active replicas. Raise
+    with the log tail if it fails."""
     last: dict = {}
 
     def read_status() -> str:
         last.update(api.get_deployment(pushed.model_id, pushed.deployment_id))
-        # An update is ready once Baseten has made it production, not before.
-        if update and last["status"] in wait.READY and not last.get("is_production"):
+        # Baseten promotes a deployment only after it has deployed: until then it does not serve
+        # the production endpoint, and the environment's settings are not yet its own.
+        if last["status"] in wait.READY and not last.get("is_production"):
             return "PROMOTING"
         return last["status"]
 
@@ -85,6 +91,32 @@ def wait_until_ready(api: BasetenApi, pushed: push.Pushed, events: DeployEvents,
         raise ProviderError(f"deployment {pushed.deployment_id} ended {outcome.status}"
                             + previous + log_tail(api, pushed, started_ms))
     return last.get("active_replica_count")
+
+
+def apply_autoscaling(api: BasetenApi, model_id: str, wanted: dict, events: DeployEvents,
+                      sleep: Callable[[float], None] = time.sleep) -> dict:
+    """Make the production environment hold `wanted`: read it, apply what differs, read back
+    until it holds (Baseten applies settings asynchronously). Returns what finally holds."""
+    try:
+        live = api.get_environment(model_id).get("autoscaling_settings") or {}
+        if autoscaling_differences(wanted, live):
+            api.update_autoscaling(model_id, wanted)
+            for _ in range(SETTLE_READS):
+                live = api.get_environment(model_id).get("autoscaling_settings") or {}
+                if not autoscaling_differences(wanted, live):
+                    break
+                sleep(wait.poll_intervals()[0])
+    except ApiError as exc:
+        events.progress(f"Warning: autoscaling not applied ({exc}); `tuna status` shows what holds")
+        return {}
+    differs = autoscaling_differences(wanted, live)
+    if differs:
+        events.progress(f"Warning: Baseten still holds {_settings_text({k: v['live'] for k, v in differs.items()})}"
+                        f" instead of {_settings_text({k: v['asked'] for k, v in differs.items()})}; "
+                        "`tuna status` shows what holds")
+    else:
+        events.progress("Autoscaling holds: " + _settings_text({k: live[k] for k in wanted}))
+    return live
 
 
 def log_tail(api: BasetenApi, pushed: push.Pushed, since_ms: int) -> str:
@@ -102,11 +134,19 @@ def deploy(api: BasetenApi, key: str, plan: Plan, events: DeployEvents,
     started_ms = int(time.time() * 1000)
     pushed = push_plan(plan, key, events, update)
     ids = record_ids(pushed, events)
-    apply_autoscaling(api, pushed.model_id, request, events)
+    url = endpoint_url(pushed.model_id, pushed.predict_url)
+    wanted = autoscaling_settings(request)
     status, replicas = Status.DEPLOYING, None
     if wait_timeout is not None:
         replicas = wait_until_ready(api, pushed, events, wait_timeout, update, started_ms)
+        apply_autoscaling(api, pushed.model_id, wanted, events)
         status = Status.ACTIVE
-    url = endpoint_url(pushed.model_id)
+    elif update:
+        # The environment's settings are the live service's: they change only after promotion.
+        events.progress("Autoscaling is left as it is until the new deployment is production; "
+                        "deploy without --no-wait to apply it")
+    else:
+        # Baseten may replace these with its defaults at the first promotion.
+        apply_autoscaling(api, pushed.model_id, wanted, events)
     return DeploymentResult(request.service_name, "baseten", status, ids, url, request.model,
                             curl_example(url, request.model), replicas)

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import tempfile
+import time
 from pathlib import Path
 
 from tuna import catalog
-from tuna.errors import ProviderError, TunaError
+from tuna.errors import ProviderError, TunaError, UsageError
 from tuna.models import (Check, DeploymentResult, DeployRequest, LogLine, Plan, Record,
                          ServiceStatus, Status)
-from tuna.provider import SCALE_DOWN_DELAY, TP_SIZE, DeployEvents, InferenceProvider, Limit, Preflight
+from tuna.provider import (QUANTIZATION, SCALE_DOWN_DELAY, TP_SIZE, DeployEvents,
+                           InferenceProvider, Limit, Preflight)
 from tuna.providers.baseten import checks, deploy, render, truss_config, wait
 from tuna.providers.baseten.credentials import client, required_api_key
+from tuna.providers.baseten.deploy import autoscaling_differences, autoscaling_settings
 from tuna.providers.baseten.endpoint import endpoint_url
 from tuna.providers.baseten.errors import NotFound
 
@@ -21,8 +24,11 @@ class BasetenProvider(InferenceProvider):
     extra = "baseten"
     requires = ("truss",)
     limits = (
-        Limit(TP_SIZE, range(1, 9), "a Baseten replica has at most 8 GPUs"),
+        Limit(TP_SIZE, {1, 2, 4, 8}, "a Baseten replica has 1, 2, 4 or 8 GPUs"),
+        Limit(TP_SIZE, {1}, "an H100 MIG slice is a single GPU", frozenset({"H100_MIG_40GB"})),
         Limit(SCALE_DOWN_DELAY, range(0, 3601), "Baseten accepts a scale-down delay of 0-3600 s"),
+        Limit(QUANTIZATION, (), "vLLM's gguf loads one .gguf file, and Baseten's weight cache "
+              "mounts a directory", refused=frozenset({"gguf"})),
     )
     environment = {
         "BASETEN_API_KEY": "workspace API key (https://app.baseten.co/settings/api_keys)",
@@ -70,9 +76,15 @@ class BasetenProvider(InferenceProvider):
         return deploy.deploy(client(key), key, plan, events, wait_timeout, update)
 
     def logs(self, record: Record, since_ms: int) -> list[LogLine]:
+        from tuna.providers.baseten.api import LOG_WINDOW_S, MAX_LOG_LINES
+
+        # A few seconds inside the window: Baseten measures it against its own clock.
+        oldest_ms = int((time.time() - LOG_WINDOW_S + 5) * 1000)
+        if since_ms < oldest_ms - 60_000:
+            raise UsageError("--since: Baseten serves logs of the last 7 days at most")
         entries = client().deployment_logs(record.provider_ids["model_id"],
-                                           record.provider_ids["deployment_id"], since_ms,
-                                           limit=1000)
+                                           record.provider_ids["deployment_id"],
+                                           max(since_ms, oldest_ms), limit=MAX_LOG_LINES)
         return [LogLine(int(e["timestamp"]), str(e.get("message", "")), e.get("replica"))
                 for e in entries]
 
@@ -87,25 +99,45 @@ class BasetenProvider(InferenceProvider):
                                 "delete the right one in the Baseten dashboard")
         return found[0]["id"] if found else None
 
+    def _deployment(self, api, model: dict, record: Record) -> dict | None:
+        """The record's deployment; else production; else the newest (a push that never
+        reported back, before its first promotion)."""
+        for deployment_id in (record.provider_ids.get("deployment_id"),
+                              model.get("production_deployment_id")):
+            if deployment_id:
+                try:
+                    return api.get_deployment(model["id"], deployment_id)
+                except NotFound:
+                    continue
+        found = api.deployments(model["id"])
+        return max(found, key=lambda d: d.get("created_at") or "") if found else None
+
     def status(self, record: Record) -> ServiceStatus:
         api = client()
         model_id = self._model_id(api, record)
         if model_id is None:
             return ServiceStatus(record.status, "NOT_CREATED", None,
                                  details={"note": f"no Baseten model named {record.service_name} yet"})
-        deployment_id = record.provider_ids.get("deployment_id") or "production"
         try:
-            deployment = api.get_deployment(model_id, deployment_id)
+            model = api.get_model(model_id)  # only this 404 means the model is gone
         except NotFound:
             return ServiceStatus(Status.DESTROYED, "NOT_FOUND", None, 0,
                                  {"note": f"model {model_id} no longer exists on Baseten"})
-        environment = api.get_environment(model_id)
-        return ServiceStatus(
-            wait.tuna_status(deployment["status"]), deployment["status"], endpoint_url(model_id),
-            deployment.get("active_replica_count") or 0,
-            {"model_id": model_id, "deployment_id": deployment["id"],
-             "autoscaling": environment.get("autoscaling_settings") or {},
-             "instance_type": deployment.get("instance_type_name")})
+        url = record.endpoint_url or endpoint_url(model_id)
+        deployment = self._deployment(api, model, record)
+        if deployment is None:
+            return ServiceStatus(Status.DEPLOYING, "NO_DEPLOYMENT", url, 0, {"model_id": model_id})
+        details = {"model_id": model_id, "deployment_id": deployment["id"],
+                   "production": bool(deployment.get("is_production")),
+                   "instance_type": deployment.get("instance_type_name")}
+        if model.get("production_deployment_id"):
+            live = api.get_environment(model_id).get("autoscaling_settings") or {}
+            details["autoscaling"] = live
+            differs = autoscaling_differences(autoscaling_settings(record.request), live)
+            if differs:
+                details["autoscaling_asked"] = {k: v["asked"] for k, v in differs.items()}
+        return ServiceStatus(wait.tuna_status(deployment["status"]), deployment["status"], url,
+                             deployment.get("active_replica_count") or 0, details)
 
     def destroy(self, record: Record) -> None:
         api = client()

@@ -21,6 +21,7 @@ PUSH_TIMEOUT_S = 900.0  # building the upload and registering the model, not the
 class Pushed:
     model_id: str
     deployment_id: str
+    predict_url: str | None = None  # its host is the model's real hostname
 
 
 def truss_executable() -> str | None:
@@ -50,16 +51,21 @@ def _last_line(text: str) -> str:
     return lines[-1] if lines else "no output"
 
 
-def push(directory: Path, api_key: str, promote: bool = False,
-         timeout_s: float = PUSH_TIMEOUT_S) -> Pushed:
-    """Push a published deployment. The first one of a model becomes production by itself;
-    `promote` makes a new one replace production, with the resources its config asks for."""
+def push(directory: Path, api_key: str, promote: bool = False, team: str | None = None,
+         labels: dict[str, str] | None = None, timeout_s: float = PUSH_TIMEOUT_S) -> Pushed:
+    """Push a published deployment. The first one of a model becomes production once it has
+    deployed; `promote` makes a new one replace production then, with the resources its config
+    asks for. `labels` stay on the deployment, so tuna can recognise what it made."""
     executable = truss_executable()
     if executable is None:
-        raise ProviderError("truss is not installed: pip install 'tuna[baseten]'")
+        raise ProviderError("truss is not installed: pip install 'tuna-llm[baseten]'")
     command = [executable, "push", str(directory), "--output", "json", "--non-interactive"]
     if promote:
         command += ["--promote", "--no-preserve-env-instance-type"]
+    if team:
+        command += ["--team", team]
+    if labels:
+        command += ["--labels", json.dumps(labels)]
     # A session of its own, so a hang can be killed with everything truss started.
     process = subprocess.Popen(command, env=truss_env(api_key), stdin=subprocess.DEVNULL,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
@@ -86,6 +92,6 @@ def push(directory: Path, api_key: str, promote: bool = False,
         raise ProviderError(f"truss push failed (exit {process.returncode}): "
                             + _redacted(str(message or _last_line(stderr)), api_key))
     try:
-        return Pushed(answer["model_id"], answer["model_version_id"])
+        return Pushed(answer["model_id"], answer["model_version_id"], answer.get("predict_url"))
     except KeyError as exc:
         raise ProviderError(f"truss push answered without {exc.args[0]}") from None

@@ -38,6 +38,9 @@ def vllm_argv(request: DeployRequest) -> list[str]:
         "--max-model-len", str(request.max_model_len),
         "--tensor-parallel-size", str(request.tp_size),
         "--gpu-memory-utilization", "0.95",
+        # A custom server ignores Truss's predict_concurrency: vLLM's own bound on the requests
+        # batched at once is what --concurrency means.
+        "--max-num-seqs", str(request.scaling.concurrency),
     ]
     if request.cold_start_mode is ColdStartMode.FAST_BOOT:
         argv.append("--enforce-eager")  # skips CUDA graph capture: a faster cold start
@@ -57,6 +60,8 @@ def render_config(request: DeployRequest, gpu_id: str) -> str:
         "start_command": shlex.join(vllm_argv(request)),
         "server_port": SERVER_PORT,
         "accelerator": accelerator(gpu_id, request.gpu_count),
+        # Ignored by custom servers, but Baseten advises concurrency_target <= predict_concurrency:
+        # kept equal so the autoscaling target never contradicts it.
         "predict_concurrency": request.scaling.concurrency,
         "weights_source": f"hf://{request.model}@{request.revision}",
         "mount_location": mount_location(request),
