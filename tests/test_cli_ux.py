@@ -34,7 +34,7 @@ def test_every_command_help_has_an_example_and_documents_every_option(tuna, name
     parser = cli.COMMANDS[name].parser(with_epilog=False)
     for action in parser._actions:
         assert action.help, f"tuna {name} {action.option_strings} has no help"
-    if cli.COMMANDS[name].environment:
+    if cli.COMMANDS[name].environment.names:
         assert "environment:" in done.stdout and "TUNA_DEBUG" in done.stdout
 
 

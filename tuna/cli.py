@@ -9,8 +9,8 @@ from __future__ import annotations
 import os
 import sys
 
-from tuna.cli_parser import (Command, default, duration, is_help, json_flag, lower, overview,
-                             select, service_flag, whole_number)
+from tuna.cli_parser import (Command, Environment, default, duration, is_help, json_flag, lower,
+                             overview, select, service_flag, whole_number)
 from tuna.errors import TunaError, UsageError
 
 COMMANDS: dict[str, Command] = {}
@@ -18,13 +18,12 @@ DEFAULT_TIMEOUT = "30m"
 LOGS_SINCE = "30m"
 
 
-def command(name: str, help: str, example: str, arguments, environment: tuple[str, ...] = (),
-            providers_environment: bool = False):
+def command(name: str, help: str, example: str, arguments,
+            environment: Environment = Environment()):
     """Declare a command once: name, help, example, arguments and (decorated) handler."""
 
     def declare(run):
-        COMMANDS[name] = Command(name, help, example, arguments, run, environment,
-                                 providers_environment)
+        COMMANDS[name] = Command(name, help, example, arguments, run, environment)
         return run
     return declare
 
@@ -37,6 +36,12 @@ def _store():
 
 # --- deploy ----------------------------------------------------------------------------------
 
+def _number(p, flag: str, owner, help: str) -> None:
+    """A whole-number flag whose default is the request dataclass field of the same name."""
+    p.add_argument(flag, type=whole_number, default=default(owner, flag[2:].replace("-", "_")),
+                   help=help)
+
+
 def _deploy_arguments(p) -> None:
     from tuna.models import DeployRequest, Scaling
 
@@ -47,14 +52,10 @@ def _deploy_arguments(p) -> None:
                    "offering the GPU that can serve the request; tuna says which)")
     p.add_argument("--service-name", default="", metavar="NAME",
                    help="name of the service (default: derived from the model, qwen3-0-6b)")
-    p.add_argument("--tp-size", type=whole_number, default=default(DeployRequest, "tp_size"),
-                   help="tensor-parallel size = GPUs per replica")
-    p.add_argument("--max-model-len", type=whole_number,
-                   default=default(DeployRequest, "max_model_len"),
-                   help="maximum context length in tokens")
-    p.add_argument("--concurrency", type=whole_number, default=default(Scaling, "concurrency"),
-                   help="requests one replica serves at once (vLLM --max-num-seqs); also the "
-                   "autoscaling target")
+    _number(p, "--tp-size", DeployRequest, "tensor-parallel size = GPUs per replica")
+    _number(p, "--max-model-len", DeployRequest, "maximum context length in tokens")
+    _number(p, "--concurrency", Scaling, "requests one replica serves at once (vLLM "
+            "--max-num-seqs); also the autoscaling target")
     p.add_argument("--cold-start-mode", default=default(DeployRequest, "cold_start_mode").value,
                    choices=["fast_boot", "no_fast_boot"],
                    help="fast_boot (vLLM --enforce-eager: faster start) or no_fast_boot (CUDA "
@@ -69,13 +70,9 @@ def _deploy_arguments(p) -> None:
     p.add_argument("--team", metavar="NAME",
                    help="the team of the provider workspace to deploy in (needed when it has "
                    "several)")
-    p.add_argument("--min-replicas", type=whole_number, default=default(Scaling, "min_replicas"),
-                   help="replicas kept running; 0 scales to zero when idle")
-    p.add_argument("--max-replicas", type=whole_number, default=default(Scaling, "max_replicas"),
-                   help="most replicas under load")
-    p.add_argument("--scale-down-delay", type=whole_number,
-                   default=default(Scaling, "scale_down_delay"),
-                   help="idle seconds before a replica is removed")
+    _number(p, "--min-replicas", Scaling, "replicas kept running; 0 scales to zero when idle")
+    _number(p, "--max-replicas", Scaling, "most replicas under load")
+    _number(p, "--scale-down-delay", Scaling, "idle seconds before a replica is removed")
     p.add_argument("--dry-run", nargs="?", const="", metavar="DIR",
                    help="render and validate offline into DIR (default: ./<service>-<provider>); "
                    "no account needed")
@@ -90,8 +87,8 @@ def _deploy_arguments(p) -> None:
     json_flag(p)
 
 
-STATE = ("TUNA_STATE_DIR", "TUNA_DEBUG")
-REMOTE = ("TUNA_STATE_DIR", "TUNA_POLL_INTERVAL", "TUNA_DEBUG")
+STATE = Environment(("TUNA_STATE_DIR", "TUNA_DEBUG"))
+REMOTE = Environment(("TUNA_STATE_DIR", "TUNA_POLL_INTERVAL", "TUNA_DEBUG"), providers=True)
 
 
 def _request(args):
@@ -109,7 +106,7 @@ def _request(args):
 
 @command("deploy", "deploy a model (or render it offline with --dry-run)",
          "tuna deploy --model Qwen/Qwen3-0.6B --gpu L4 --serverless-provider baseten",
-         _deploy_arguments, REMOTE, providers_environment=True)
+         _deploy_arguments, REMOTE)
 def run_deploy(args, out) -> int:
     from tuna import deploying
 
@@ -132,8 +129,7 @@ def _service_arguments(p) -> None:
 
 
 @command("status", "show a service's live status and burn rate",
-         "tuna status --service-name qwen3-0-6b", _service_arguments, REMOTE,
-         providers_environment=True)
+         "tuna status --service-name qwen3-0-6b", _service_arguments, REMOTE)
 def run_status(args, out) -> int:
     from tuna import lifecycle
 
@@ -154,8 +150,7 @@ def run_list(args, out) -> int:
 
 
 @command("cost", "estimate what a service has cost so far",
-         "tuna cost --service-name qwen3-0-6b", _service_arguments, REMOTE,
-         providers_environment=True)
+         "tuna cost --service-name qwen3-0-6b", _service_arguments, REMOTE)
 def run_cost(args, out) -> int:
     from tuna import lifecycle
 
@@ -171,8 +166,7 @@ def _logs_arguments(p) -> None:
 
 
 @command("logs", "show a service's deployment logs, oldest first",
-         "tuna logs --service-name qwen3-0-6b --since 10m --follow", _logs_arguments, REMOTE,
-         providers_environment=True)
+         "tuna logs --service-name qwen3-0-6b --since 10m --follow", _logs_arguments, REMOTE)
 def run_logs(args, out) -> int:
     import time
 
@@ -199,8 +193,7 @@ def _destroy_arguments(p) -> None:
 
 
 @command("destroy", "remove a deployed service and stop its billing",
-         "tuna destroy --service-name qwen3-0-6b", _destroy_arguments, REMOTE,
-         providers_environment=True)
+         "tuna destroy --service-name qwen3-0-6b", _destroy_arguments, REMOTE)
 def run_destroy(args, out) -> int:
     from tuna import lifecycle
 
@@ -238,8 +231,8 @@ def _check_arguments(p) -> None:
 
 
 @command("check", "check that a provider account is usable (key, tools)",
-         "tuna check --provider baseten", _check_arguments, ("TUNA_DEBUG",),
-         providers_environment=True)
+         "tuna check --provider baseten", _check_arguments,
+         Environment(providers=True))
 def run_check(args, out) -> int:
     from tuna import lifecycle
 

@@ -56,14 +56,21 @@ def lower(text: str) -> str:
 
 
 @dataclass(frozen=True)
+class Environment:
+    """The variables a command reads: tuna's own, and whether also the providers'."""
+
+    names: tuple[str, ...] = ("TUNA_DEBUG",)
+    providers: bool = False
+
+
+@dataclass(frozen=True)
 class Command:
     name: str
     help: str
     example: str
     arguments: Callable[[argparse.ArgumentParser], None]
     run: Callable[[argparse.Namespace, object], int]
-    environment: tuple[str, ...] = ()  # tuna's own variables it reads
-    providers_environment: bool = False  # also what the installed providers read
+    environment: Environment
 
     def parser(self, with_epilog: bool) -> Parser:
         parser = Parser(prog=f"{PROG} {self.name}", description=self.help[0].upper() + self.help[1:]
@@ -74,8 +81,8 @@ class Command:
 
     def _epilog(self) -> str:
         lines = ["example:", f"  {self.example}"]
-        variables = {name: TUNA_ENVIRONMENT[name] for name in self.environment}
-        if self.providers_environment:
+        variables = {name: TUNA_ENVIRONMENT[name] for name in self.environment.names}
+        if self.environment.providers:
             variables.update(_providers_environment())
         if variables:
             lines += ["", "environment:"]
