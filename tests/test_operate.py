@@ -91,7 +91,7 @@ def record(created_at=1000.0, max_replicas=3, status=Status.ACTIVE, updated_at=0
 
 def test_cost_estimate_integrates_observed_replicas():
     # 0 replicas for 600 s, 1 for 1800 s, 2 for 1800 s, then 0 until now.
-    seen = [(1000.0, 0), (1600.0, 1), (3400.0, 2), (5200.0, 0)]
+    seen = [(1000.0, 0, None), (1600.0, 1, None), (3400.0, 2, None), (5200.0, 0, None)]
     result = estimate(record(), seen, now=8800.0)
     replica_hours = (1800 * 1 + 1800 * 2) / 3600
     assert result.estimated_usd == pytest.approx(replica_hours * 2 * 0.85)
@@ -100,7 +100,7 @@ def test_cost_estimate_integrates_observed_replicas():
 
 
 def test_cost_of_destroyed_service_stops_at_destruction():
-    seen = [(1000.0, 1), (4600.0, 0)]
+    seen = [(1000.0, 1, None), (4600.0, 0, None)]
     done = estimate(record(status=Status.DESTROYED, updated_at=4600.0), seen, now=99999.0)
     assert done.estimated_usd == pytest.approx(1 * 2 * 0.85)
     assert done.until == 4600.0
@@ -112,7 +112,7 @@ def test_cost_command(tuna, fake, state_dir):
     with sqlite3.connect(state_dir / "state.db") as db:
         db.execute("UPDATE services SET created_at = created_at - 7200")
         db.execute("DELETE FROM observations")
-        db.execute("INSERT INTO observations SELECT service_name, created_at, 1 FROM services")
+        db.execute("INSERT INTO observations SELECT id, created_at, 1, 0.85 FROM services")
     done = tuna("cost", "--service-name", "qwen3-0-6b", "--json")
     assert done.code == 0, done.stderr
     result = done.json()

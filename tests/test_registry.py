@@ -35,8 +35,14 @@ class Modal(InferenceProvider):
     def deploy(self, plan, events, wait_timeout, update=None):
         raise NotImplementedError
 
+    def wait(self, record, events, timeout):
+        raise NotImplementedError
+
     def status(self, record):
         raise NotImplementedError
+
+    def find_services(self):
+        return []
 
     def logs(self, record, since_ms):
         raise NotImplementedError
@@ -120,8 +126,8 @@ def test_the_contract_is_an_abstract_base_class():
     from tuna.providers.baseten.provider import BasetenProvider
 
     assert inspect.isabstract(InferenceProvider)
-    assert {"plan", "validate", "check_account", "preflight", "deploy", "status", "logs",
-            "destroy"} == InferenceProvider.__abstractmethods__
+    assert {"plan", "validate", "check_account", "preflight", "deploy", "wait", "status",
+            "find_services", "logs", "destroy"} == InferenceProvider.__abstractmethods__
     assert all(getattr(InferenceProvider, m).__doc__ for m in InferenceProvider.__abstractmethods__)
     assert issubclass(BasetenProvider, InferenceProvider) and not inspect.isabstract(BasetenProvider)
 

@@ -85,7 +85,7 @@ def test_one_name_claimed_by_exactly_one_process(tmp_path):
 
 def test_damaged_database_is_a_clear_error(tmp_path):
     (tmp_path / "state.db").write_bytes(b"this is not sqlite" * 100)
-    with pytest.raises(StateError, match="cannot be used .*move it aside"):
+    with pytest.raises(StateError, match="cannot be used .*keep the file"):
         StateStore(tmp_path).list()
 
 

@@ -11,6 +11,7 @@ import sys
 
 from tuna.cli_parser import (Command, Environment, default, duration, is_help, json_flag, lower,
                              overview, select, service_flag, whole_number)
+from tuna import settings
 from tuna.errors import TunaError, UsageError
 
 COMMANDS: dict[str, Command] = {}
@@ -80,6 +81,8 @@ def _deploy_arguments(p) -> None:
                    help="with --dry-run: overwrite files tuna did not render for this service")
     p.add_argument("--update", action="store_true",
                    help="roll a new version of a live service out behind its endpoint")
+    p.add_argument("--yes", action="store_true",
+                   help="with --update: confirm that the service is to serve a different --model")
     p.add_argument("--no-wait", action="store_true",
                    help="return once the deployment is created, without waiting for it")
     p.add_argument("--timeout", type=duration, default=DEFAULT_TIMEOUT,
@@ -118,7 +121,8 @@ def run_deploy(args, out) -> int:
         if args.force:
             raise UsageError("--force goes with --dry-run")
         return out.show(deploying.deploy(_store(), request, args.serverless_provider, events,
-                                         None if args.no_wait else args.timeout, args.update))
+                                         None if args.no_wait else args.timeout, args.update,
+                                         replace_model=args.yes))
 
 
 # --- inspect ---------------------------------------------------------------------------------
@@ -138,15 +142,36 @@ def run_status(args, out) -> int:
 
 def _list_arguments(p) -> None:
     p.add_argument("--all", action="store_true", help="include destroyed services")
+    p.add_argument("--remote", action="store_true",
+                   help="ask each provider with credentials which services tuna made there, "
+                   "marking those the local state does not know")
     json_flag(p)
 
 
-@command("list", "list the services tuna deployed (local state, no network)", "tuna list --all",
-         _list_arguments, STATE)
+@command("list", "list the services tuna deployed (local state; --remote asks providers)",
+         "tuna list --remote", _list_arguments, REMOTE)
 def run_list(args, out) -> int:
     from tuna import lifecycle
 
+    if args.remote:
+        return out.show(lifecycle.remote_listing(_store()))
     return out.show(lifecycle.listing(_store(), args.all))
+
+
+def _wait_arguments(p) -> None:
+    service_flag(p)
+    p.add_argument("--timeout", type=duration, default=DEFAULT_TIMEOUT,
+                   help="how long to wait for readiness, e.g. 900s, 30m")
+    json_flag(p)
+
+
+@command("wait", "wait again until a deploying service is ready (exit 1 on failure or timeout)",
+         "tuna wait --service-name qwen3-0-6b --timeout 20m", _wait_arguments, REMOTE)
+def run_wait(args, out) -> int:
+    from tuna import lifecycle
+
+    with out.deploy_events() as events:
+        return out.show(lifecycle.wait(_store(), args.service_name, events, args.timeout))
 
 
 @command("cost", "estimate what a service has cost so far",
@@ -198,6 +223,13 @@ def run_destroy(args, out) -> int:
     from tuna import lifecycle
 
     store = _store()
+    remote = lifecycle.untracked(store, args.service_name) if args.service_name else None
+    if remote:  # tuna made it (its labels say so), but the local state does not know it
+        if not args.yes and not out.confirm(f"{remote.service_name} is a {remote.provider} "
+                                            "service tuna made that its state does not know. "
+                                            "Destroy it?"):
+            return out.show(lifecycle.DestroyReport())
+        return out.show(lifecycle.destroy_untracked(remote))
     names = [args.service_name] if args.service_name else lifecycle.live_services(store)
     if args.all and names and not args.yes and not out.confirm(
             f"Destroy {len(names)} services ({', '.join(names)})?"):
@@ -258,6 +290,7 @@ def _run(argv: list[str], out_box: list) -> int:
         print(text)
         return 0
     args = chosen.parser(with_epilog=is_help(argv)).parse_args(argv[1:])
+    settings.validate()
     out_box.append(Output(json_mode=getattr(args, "json", False)))
     return chosen.run(args, out_box[0])
 

@@ -42,21 +42,29 @@ def _offer(record: Record) -> catalog.Offer:
     return offer
 
 
+def replica_price(record: Record) -> float:
+    """USD per hour of one replica of the record's request (its GPUs at the catalog price)."""
+    return record.request.gpu_count * _offer(record).price_per_gpu_hour
+
+
 def burn_rate(record: Record, active_replicas: int) -> float:
     """USD per hour being spent right now."""
-    return active_replicas * record.request.gpu_count * _offer(record).price_per_gpu_hour
+    return active_replicas * replica_price(record)
 
 
-def estimate(record: Record, observations: list[tuple[float, int]], now: float) -> CostEstimate:
+def estimate(record: Record, observations: list[tuple[float, int, float | None]],
+             now: float) -> CostEstimate:
+    """Each period priced at what a replica cost then: an update may have changed the GPU."""
     offer = _offer(record)
     until = now if record.is_live else record.updated_at
-    replica_seconds = 0.0
-    for (at, replicas), (next_at, _) in zip(observations, [*observations[1:], (until, 0)]):
-        replica_seconds += replicas * max(0.0, min(next_at, until) - at)
-    per_replica_second = record.request.gpu_count * offer.price_per_gpu_hour / 3600
+    spent = 0.0
+    for (at, replicas, price), (next_at, *_) in zip(observations,
+                                                    [*observations[1:], (until, 0, None)]):
+        hourly = replica_price(record) if price is None else price
+        spent += replicas * max(0.0, min(next_at, until) - at) * hourly / 3600
     lifetime = max(0.0, until - record.created_at)
+    dearest = max([replica_price(record), *(price for _, _, price in observations if price)])
     return CostEstimate(
         offer.price_per_gpu_hour, record.request.gpu_count, offer.billing_unit,
-        record.created_at, until, len(observations),
-        replica_seconds * per_replica_second,
-        record.request.scaling.max_replicas * lifetime * per_replica_second)
+        record.created_at, until, len(observations), spent,
+        record.request.scaling.max_replicas * lifetime * dearest / 3600)

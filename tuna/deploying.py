@@ -10,11 +10,13 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from tuna.errors import Interrupted, NameTaken, PreflightFailed, UsageError
+from tuna import cost
+from tuna.errors import (Interrupted, NameTaken, PreflightFailed, StillDeploying, TunaError,
+                         UsageError)
 from tuna.models import DeploymentResult, DeployRequest, Feature, Plan, Record, Status
 from tuna.prepare import prepare
 from tuna.provider import DeployEvents, InferenceProvider
-from tuna.state import StateStore
+from tuna.state import KEEP, StateStore
 
 # Beside the files of a dry run: which service they were rendered for, so a later dry run
 # overwrites only its own files.
@@ -83,15 +85,15 @@ def dry_run(request: DeployRequest, provider_name: str | None, directory: str | 
 
 
 class _RecordingEvents:
-    """Passes events on to the user interface, recording remote ids the moment they exist.
-    An update records nothing until it succeeds: the record's model already holds it."""
+    """Passes events on to the user interface, recording remote ids the moment they exist."""
 
-    def __init__(self, store: StateStore, service_name: str, ui: DeployEvents, updating: bool):
-        self.store, self.service_name, self.ui, self.updating = store, service_name, ui, updating
+    def __init__(self, store: StateStore, record: Record, ui: DeployEvents, updating: bool):
+        self.store, self.record, self.ui, self.updating = store, record, ui, updating
 
     def created(self, provider_ids: dict[str, str]) -> None:
-        if not self.updating:
-            self.store.update(self.service_name, status=Status.DEPLOYING, provider_ids=provider_ids)
+        # An update's ids are its candidate's: the record keeps following what serves.
+        self.store.update(self.record.id, provider_ids=provider_ids,
+                          status=None if self.updating else Status.DEPLOYING)
         self.ui.created(provider_ids)
 
     def progress(self, message: str) -> None:
@@ -101,12 +103,13 @@ class _RecordingEvents:
         self.ui.status(provider_status, elapsed_s)
 
 
-def _service_to_update(store: StateStore, provider: InferenceProvider, name: str,
-                       update: bool) -> Record | None:
+def _service_to_update(store: StateStore, provider: InferenceProvider, request: DeployRequest,
+                       update: bool, replace_model: bool) -> Record | None:
+    name = request.service_name
     existing = store.get(name)
     live = existing is not None and existing.is_live
-    if live and not update:
-        raise NameTaken(name, existing.status.value)  # early: before preflight's API calls
+    if live and not update:  # early: before preflight's API calls
+        raise NameTaken(name, existing.status.value, existing.request.model, request.model)
     if not update:
         return None
     provider.require(Feature.UPDATE)
@@ -116,43 +119,79 @@ def _service_to_update(store: StateStore, provider: InferenceProvider, name: str
         raise UsageError(f"service {name!r} runs on {existing.provider}, not {provider.name}")
     if not existing.provider_ids:
         raise UsageError(f"service {name!r} has no deployment yet; destroy it and deploy again")
+    if existing.request.model != request.model and not replace_model:
+        raise UsageError(f"--update would replace {existing.request.model} with {request.model} "
+                         f"behind {name}; pass --yes to do that, or choose another --service-name")
     return existing
 
 
+def record_outcome(store: StateStore, record: Record, result: DeploymentResult,
+                   request: DeployRequest, updating: bool) -> Record:
+    """Bring the record in line with a deploy or wait that ended well. An update that is not yet
+    serving changes nothing of what the record says serves."""
+    serving = not updating or result.status is Status.ACTIVE
+    changed = store.update(record.id, error=None,
+                           provider_ids=result.provider_ids if serving else None,
+                           status=result.status if serving else None,
+                           endpoint_url=result.endpoint_url if serving else None,
+                           request=request if serving else None,
+                           candidate=None if serving else KEEP)
+    if changed.status is Status.DESTROYED:
+        raise TunaError(f"{record.service_name} was destroyed by another tuna process meanwhile")
+    if serving and result.active_replicas is not None:
+        store.observe(changed, result.active_replicas, cost.replica_price(changed))
+    return changed
+
+
+def record_failure(store: StateStore, record: Record, exc: Exception, updating: bool) -> None:
+    """A timeout leaves the record deploying; a failed update leaves the serving one as it was."""
+    if isinstance(exc, StillDeploying):
+        changed = store.update(record.id, error=str(exc))
+    elif updating:
+        changed = store.update(record.id, error=f"update failed: {exc}", candidate=None,
+                               provider_ids={"candidate_deployment_id": None})
+    else:
+        changed = store.update(record.id, status=Status.FAILED, error=str(exc))
+    if changed.status is Status.DESTROYED:
+        raise TunaError(f"{record.service_name} was destroyed by another tuna process while "
+                        "tuna waited for it") from None
+
+
 def deploy(store: StateStore, request: DeployRequest, provider_name: str | None,
-           ui: DeployEvents, wait_timeout: float | None, update: bool = False) -> Deployed:
+           ui: DeployEvents, wait_timeout: float | None, update: bool = False,
+           replace_model: bool = False) -> Deployed:
     """Prepare once (provider, offer, refusals), check with the provider, plan what it will
     serve, then deploy that plan."""
     prepared = prepare(request, provider_name)
     provider, name = prepared.provider, prepared.request.service_name
     if prepared.choice:
         ui.progress(prepared.choice)
-    previous = _service_to_update(store, provider, name, update)
+    previous = _service_to_update(store, provider, prepared.request, update, replace_model)
     preflight = provider.preflight(prepared.request, previous)
     if preflight.failed:
         raise PreflightFailed(provider.name, preflight.failed)
     plan = provider.plan(preflight.request)
     if previous is None:
-        store.create(Record(name, provider.name, Status.PENDING, plan.request))
-        store.observe(name, 0)
-    events = _RecordingEvents(store, name, ui, updating=previous is not None)
+        record = store.create(Record(name, provider.name, Status.PENDING, plan.request,
+                                     location=preflight.location))
+        store.observe(record, 0, cost.replica_price(record))
+    else:
+        record = store.update(previous.id, candidate=plan.request)
+    events = _RecordingEvents(store, record, ui, updating=previous is not None)
     try:
         result = provider.deploy(plan, events, wait_timeout, previous)
     except KeyboardInterrupt:
-        # The remote deployment goes on; the record keeps its ids so it can be destroyed.
-        store.update(name, error="interrupted while deploying")
+        # The remote deployment goes on; the record keeps its ids so it can be followed.
+        store.update(record.id, error="interrupted while deploying")
         raise Interrupted(
             f"interrupted; {name} may still be deploying on {provider.name}: "
-            f"`tuna status --service-name {name}` follows it, `tuna destroy --service-name {name}` "
+            f"`tuna wait --service-name {name}` follows it, `tuna destroy --service-name {name}` "
             "removes it") from None
     except Exception as exc:
-        if previous is None:
-            store.update(name, status=Status.FAILED, error=str(exc))
-        else:  # the previous deployment still serves the endpoint
-            store.update(name, error=f"update failed: {exc}")
+        record_failure(store, record, exc, updating=previous is not None)
+        if isinstance(exc, StillDeploying):
+            raise StillDeploying(f"{exc}: `tuna wait --service-name {name}` waits again, "
+                                 f"`tuna destroy --service-name {name}` removes it") from None
         raise
-    store.update(name, status=result.status, provider_ids=result.provider_ids,
-                 endpoint_url=result.endpoint_url, request=plan.request, error=None)
-    if result.active_replicas is not None:
-        store.observe(name, result.active_replicas)
+    record_outcome(store, record, result, plan.request, updating=previous is not None)
     return Deployed(result, plan)

@@ -29,11 +29,13 @@ class InvalidValue(UsageError):
 
 
 class NameTaken(UsageError):
-    def __init__(self, service_name: str, status: str):
-        super().__init__(
-            f"service {service_name!r} already exists ({status}); pass --update to roll out a new "
-            "version behind the same endpoint, or destroy it first"
-        )
+    def __init__(self, service_name: str, status: str, serving: str, requested: str):
+        if serving == requested:
+            advice = ("pass --update to roll out a new version behind the same endpoint, or "
+                      "destroy it first")
+        else:  # --update would replace an unrelated service
+            advice = f"it serves {serving}: choose another --service-name for {requested}"
+        super().__init__(f"service {service_name!r} already exists ({status}); {advice}")
 
 
 class StateError(TunaError):
@@ -42,6 +44,10 @@ class StateError(TunaError):
 
 class ProviderError(TunaError):
     """A provider's remote operation failed."""
+
+
+class StillDeploying(ProviderError):
+    """The wait ran out, not the deployment: it goes on remotely and can be waited for again."""
 
 
 class PreflightFailed(TunaError):

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from tuna import cost, registry, settings
 from tuna.errors import TunaError, UsageError
-from tuna.models import Check, Feature, LogLine, Record, ServiceStatus, Status
+from tuna.models import Check, Feature, LogLine, Record, RemoteService, ServiceStatus, Status
 from tuna.state import StateStore
 
 LOG_FOLLOW_INTERVAL_S = 5.0  # polite to an API whose rate limit the whole workspace shares
@@ -83,27 +83,53 @@ def listing(store: StateStore, include_destroyed: bool) -> Listing:
     return Listing(store.list(include_destroyed=include_destroyed))
 
 
+def _reconcile(store: StateStore, record: Record, remote: ServiceStatus) -> Record:
+    """Bring the record in line with the provider's answer, which came from where it lives."""
+    changes: dict = {"status": remote.status, "endpoint_url": remote.endpoint_url,
+                     "provider_ids": remote.provider_ids,
+                     # A deploy that timed out may since have become ready.
+                     "error": None if remote.status is Status.ACTIVE else record.error}
+    if remote.update_outcome == "promoted":  # an update that was left waiting now serves
+        changes.update(request=record.candidate or record.request, candidate=None, error=None)
+    elif remote.update_outcome == "failed":
+        changes.update(candidate=None, error="update failed: its deployment did not deploy; "
+                                             "the previous deployment keeps serving")
+    return store.update(record.id, **changes)
+
+
 def status(store: StateStore, service_name: str) -> StatusReport:
     """Ask the provider, and bring the record in line with its answer."""
     record = store.require(service_name)
     if not record.is_live:
         return StatusReport(record, None)
     remote = registry.load(record.provider).status(record)
-    if remote.status is not record.status or remote.endpoint_url != record.endpoint_url:
-        # A deploy that timed out may since have become ready: its old error no longer holds.
-        error = None if remote.status is Status.ACTIVE else record.error
-        record = store.update(service_name, status=remote.status, endpoint_url=remote.endpoint_url,
-                              error=error)
-    if remote.active_replicas is None:
+    record = _reconcile(store, record, remote)
+    if remote.active_replicas is None or not record.is_live:
         return StatusReport(record, remote)
-    store.observe(service_name, remote.active_replicas)
+    store.observe(record, remote.active_replicas, cost.replica_price(record))
     return StatusReport(record, remote, cost.burn_rate(record, remote.active_replicas))
+
+
+def wait(store: StateStore, service_name: str, events, timeout: float) -> Record:
+    """Wait again for a deployment whose deploy stopped waiting (--timeout, --no-wait, Ctrl-C)."""
+    from tuna.deploying import record_failure, record_outcome
+
+    record = store.require(service_name)
+    if not record.is_live:
+        raise UsageError(f"service {service_name!r} is {record.status.value}; nothing to wait for")
+    updating = record.candidate is not None
+    try:
+        result = registry.load(record.provider).wait(record, events, timeout)
+    except TunaError as exc:
+        record_failure(store, record, exc, updating)
+        raise
+    return record_outcome(store, record, result, record.candidate or record.request, updating)
 
 
 def estimate_cost(store: StateStore, service_name: str) -> CostReport:
     """A fresh look at the service, then the estimate of what it has cost since creation."""
     report = status(store, service_name)
-    return CostReport(report, cost.estimate(report.record, store.observations(service_name),
+    return CostReport(report, cost.estimate(report.record, store.observations(report.record),
                                             time.time()))
 
 
@@ -113,8 +139,6 @@ def logs(store: StateStore, service_name: str, since_ms: int, follow: bool = Fal
     record = store.require(service_name)
     provider = registry.load(record.provider)
     provider.require(Feature.LOGS)
-    if not record.provider_ids:
-        raise UsageError(f"service {service_name!r} has no deployment to show logs of")
     seen: set[tuple[int, str]] = set()
     while True:
         for line in provider.logs(record, since_ms):
@@ -130,13 +154,63 @@ def logs(store: StateStore, service_name: str, since_ms: int, follow: bool = Fal
 
 
 def destroy(store: StateStore, service_name: str) -> Record:
-    """Tear the service down; the record says destroyed only once the provider confirms it."""
+    """Tear the service down; the record says destroyed only once the provider confirms it. A
+    record already destroyed is checked with the provider again before tuna says so."""
     record = store.require(service_name)
-    if not record.is_live:
+    provider = registry.load(record.provider)
+    if not record.is_live and provider.status(record).status is Status.DESTROYED:
         return record
-    registry.load(record.provider).destroy(record)
-    store.observe(service_name, 0)
-    return store.update(service_name, status=Status.DESTROYED, error=None)
+    provider.destroy(record)
+    store.observe(record, 0, cost.replica_price(record))
+    return store.update(record.id, status=Status.DESTROYED, error=None)
+
+
+def untracked(store: StateStore, service_name: str) -> RemoteService | None:
+    """A service tuna made that the local state does not know (lost, or never written)."""
+    from tuna.models import is_service_name
+
+    if store.get(service_name) is not None:
+        return None
+    if not is_service_name(service_name):
+        store.require(service_name)  # no such name can exist anywhere: say it is unknown
+    return next((s for s in remote_listing(store).services if s.service_name == service_name),
+                None)
+
+
+def destroy_untracked(remote: RemoteService) -> DestroyReport:
+    """Remove a service tuna made that its state does not know (found by its labels)."""
+    from tuna.models import DeployRequest
+
+    # The provider needs only the ids; the request is not known and is not recorded.
+    stand_in = Record(remote.service_name, remote.provider, Status.ACTIVE,
+                      DeployRequest("unknown/unknown", "unknown", service_name=remote.service_name),
+                      provider_ids=remote.provider_ids)
+    registry.load(remote.provider).destroy(stand_in)
+    return DestroyReport(destroyed=[remote.service_name])
+
+
+@dataclass(frozen=True)
+class RemoteListing:
+    services: list[RemoteService]
+    not_searched: dict[str, str]  # provider -> why
+
+    def to_json(self) -> dict:
+        return {"services": [s.to_json() for s in self.services],
+                "not_searched": self.not_searched}
+
+
+def remote_listing(store: StateStore) -> RemoteListing:
+    """What tuna made on each installed provider whose credentials are set, marked tracked when
+    a live local record knows it."""
+    live = {(r.provider, r.service_name) for r in store.list()}
+    found, skipped = [], {}
+    for provider in registry.available():
+        if not provider.has_credentials():
+            skipped[provider.name] = "no credentials (" + ", ".join(provider.credentials) + ")"
+            continue
+        found += [replace(s, tracked=(s.provider, s.service_name) in live)
+                  for s in provider.find_services()]
+    return RemoteListing(found, skipped)
 
 
 def live_services(store: StateStore) -> list[str]:

@@ -76,6 +76,10 @@ def _whole_number(name: str, value: object, low: int, high: int) -> int:
     return value
 
 
+def is_service_name(name: str) -> bool:
+    return bool(_SERVICE_NAME.fullmatch(name))
+
+
 def default_service_name(model: str) -> str:
     """A DNS-safe name derived from the model id: Qwen/Qwen3-0.6B -> qwen3-0-6b."""
     slug = re.sub(r"[^a-z0-9]+", "-", model.rsplit("/", 1)[-1].lower()).strip("-")
@@ -250,6 +254,10 @@ class ServiceStatus:
     endpoint_url: str | None = None
     active_replicas: int | None = None  # replicas billed right now; None when unknown
     details: dict = field(default_factory=dict)
+    # Ids the provider found or that changed (a push that never reported back, a promotion);
+    # None removes one from the record.
+    provider_ids: dict[str, str | None] = field(default_factory=dict)
+    update_outcome: str | None = None  # "promoted" or "failed" once an update under way ended
 
 
 @dataclass(frozen=True)
@@ -276,6 +284,13 @@ class Record:
     error: str | None = None
     created_at: float = 0.0
     updated_at: float = 0.0
+    # Where its resources live (the provider's API address and workspace): an answer from
+    # anywhere else says nothing about them.
+    location: dict[str, str] = field(default_factory=dict)
+    id: int | None = None  # the store's; names are reused after a destroy, ids never
+    # An update under way: what it will serve once the provider promotes it. `request` stays
+    # what serves now, so status, burn rate and cost follow the deployment that really serves.
+    candidate: DeployRequest | None = None
 
     @property
     def is_live(self) -> bool:
@@ -293,3 +308,19 @@ class Record:
             "created_at": iso_time(self.created_at),
             "updated_at": iso_time(self.updated_at),
         }
+
+
+@dataclass(frozen=True)
+class RemoteService:
+    """A service tuna made, as the provider lists it (recognised by the labels tuna pushes)."""
+
+    service_name: str
+    provider: str
+    provider_ids: dict[str, str]
+    provider_status: str
+    tracked: bool = False  # a live local record knows it
+
+    def to_json(self) -> dict:
+        return {"service_name": self.service_name, "provider": self.provider,
+                **self.provider_ids, "provider_status": self.provider_status,
+                "tracked": self.tracked}

@@ -147,6 +147,27 @@ class Output:
         if left_out:
             self.note(f"Not shown at this width: {', '.join(left_out)} (`tuna list --json` has all).")
 
+    def _text_RemoteListing(self, listing) -> None:
+        if listing.services:
+            table = self._table("service", "provider", "status", "ids", "local state")
+            for s in listing.services:
+                table.add_row(s.service_name, s.provider, s.provider_status,
+                              " ".join(f"{k}={v}" for k, v in s.provider_ids.items()),
+                              "tracked" if s.tracked else "UNTRACKED")
+            self.console.print(table, no_wrap=True, crop=False)
+            if not all(s.tracked for s in listing.services):
+                self.note("Untracked services still run and bill: `tuna destroy --service-name "
+                          "NAME` removes one.")
+        else:
+            self.note("No services tuna made were found on the providers searched.")
+        for provider, why in listing.not_searched.items():
+            self.note(f"{provider}: not searched: {why}")
+
+    def _text_Record(self, record) -> None:
+        self.note(f"{record.service_name} is {record.status.value} on {record.provider}.")
+        if record.endpoint_url:
+            self.note(f"OpenAI base URL: {record.endpoint_url}")
+
     def _text_CheckReport(self, report) -> None:
         for check in report.checks:
             mark = "[green]ok[/green]" if check.ok else "[red]FAIL[/red]"

@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Callable, Container, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import ClassVar, Protocol
 
 from tuna.errors import UsageError
 from tuna.models import (Check, DeploymentResult, DeployRequest, Feature, LogLine, Plan, Record,
-                         ServiceStatus)
+                         RemoteService, ServiceStatus)
 
 __all__ = ["InferenceProvider", "Feature", "Limit", "Quantity", "Preflight", "DeployEvents",
+           "RemoteService",
            "refusal", "TP_SIZE", "MAX_MODEL_LEN", "QUANTIZATION", "CONCURRENCY", "MAX_REPLICAS",
            "SCALE_DOWN_DELAY"]
 
@@ -70,6 +71,7 @@ class Preflight:
 
     checks: list[Check]
     request: DeployRequest
+    location: dict[str, str] = field(default_factory=dict)  # where it will live: see Record
 
     @property
     def failed(self) -> list[Check]:
@@ -99,8 +101,15 @@ class InferenceProvider(abc.ABC):
     # What it cannot do at all, and the values it accepts, each with the reason users will read.
     unsupported: ClassVar[Mapping[Feature, str]] = {}
     limits: ClassVar[tuple[Limit, ...]] = ()
-    # Environment variables it reads, with their meaning, for `--help`.
+    # Environment variables it reads, with their meaning, for `--help`; those it cannot work
+    # without (tuna chooses and searches only providers whose credentials are set).
     environment: ClassVar[Mapping[str, str]] = {}
+    credentials: ClassVar[tuple[str, ...]] = ()
+
+    def has_credentials(self) -> bool:
+        import os
+
+        return all(os.environ.get(name, "").strip() for name in self.credentials)
 
     def require(self, feature: Feature) -> None:
         """Refuse, before anything remote happens, an operation this provider cannot do."""
@@ -136,12 +145,25 @@ class InferenceProvider(abc.ABC):
     def deploy(self, plan: Plan, events: DeployEvents, wait_timeout: float | None,
                update: Record | None = None) -> DeploymentResult:
         """Create the deployment and report its ids through `events.created` the moment they
-        exist; wait up to wait_timeout seconds for readiness (None: do not wait). With `update`,
-        roll a new version out behind that record's endpoint."""
+        exist; wait up to wait_timeout seconds for readiness (None: do not wait), raising
+        StillDeploying when it passes. With `update`, roll a new version out behind that
+        record's endpoint, changing nothing live until the new version serves it."""
+
+    @abc.abstractmethod
+    def wait(self, record: Record, events: DeployEvents, timeout: float) -> DeploymentResult:
+        """Wait again for a deployment whose deploy stopped waiting (timeout, Ctrl-C): its
+        candidate during an update. Raise StillDeploying when the timeout passes first."""
 
     @abc.abstractmethod
     def status(self, record: Record) -> ServiceStatus:
-        """What the platform says of the record's service now, never by calling the model."""
+        """What the platform says of the record's service now, never by calling the model. Only
+        the platform's word from the record's own location may say it is gone (Status.DESTROYED);
+        an answer from anywhere else raises instead."""
+
+    @abc.abstractmethod
+    def find_services(self) -> list[RemoteService]:
+        """Every service tuna made in the account the credentials reach, by the labels or names
+        tuna gives what it creates; nothing tuna did not make."""
 
     @abc.abstractmethod
     def logs(self, record: Record, since_ms: int) -> list[LogLine]:

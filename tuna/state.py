@@ -12,30 +12,54 @@ from dataclasses import replace
 from tuna.errors import NameTaken, StateError, UsageError
 from tuna.models import DeployRequest, Record, Status
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+KEEP = object()  # update(): leave this field as it is
 # How long a writer waits for another tuna process to finish its write.
 BUSY_TIMEOUT_S = 15.0
 
+# One row per service tuna created, destroyed ones kept as history; a name is live at most once.
 _SCHEMA = """
 CREATE TABLE services (
-    service_name TEXT PRIMARY KEY,
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    service_name TEXT NOT NULL,
     provider TEXT NOT NULL,
     status TEXT NOT NULL,
     request TEXT NOT NULL,
     provider_ids TEXT NOT NULL DEFAULT '{}',
+    location TEXT NOT NULL DEFAULT '{}',
+    candidate_request TEXT,
     endpoint_url TEXT,
     error TEXT,
     created_at REAL NOT NULL,
     updated_at REAL NOT NULL
 );
+CREATE UNIQUE INDEX one_live_service_per_name ON services (service_name)
+    WHERE status != 'destroyed';
 CREATE TABLE observations (
-    service_name TEXT NOT NULL,
+    service_id INTEGER NOT NULL REFERENCES services (id),
     at REAL NOT NULL,
-    active_replicas INTEGER NOT NULL
+    active_replicas INTEGER NOT NULL,
+    replica_price_per_hour REAL  -- NULL: unknown (version 1), priced at the record's GPU
 );
-CREATE INDEX observations_by_service ON observations (service_name, at);
+CREATE INDEX observations_by_service ON observations (service_id, at);
 """
 
+# Version 1 keyed services by name (a re-deploy erased the old record) and priced every
+# observation at the record's current GPU.
+_FROM_V1 = """
+ALTER TABLE services RENAME TO services_v1;
+ALTER TABLE observations RENAME TO observations_v1;
+DROP INDEX observations_by_service;
+""" + _SCHEMA + """
+INSERT INTO services (service_name, provider, status, request, provider_ids, endpoint_url, error,
+                      created_at, updated_at)
+    SELECT service_name, provider, status, request, provider_ids, endpoint_url, error, created_at,
+           updated_at FROM services_v1;
+INSERT INTO observations SELECT s.id, o.at, o.active_replicas, NULL FROM observations_v1 o
+    JOIN services s USING (service_name);
+DROP TABLE observations_v1;
+DROP TABLE services_v1;
+"""
 
 @contextlib.contextmanager
 def _immediate(conn: sqlite3.Connection):
@@ -61,6 +85,10 @@ def _from_row(row: sqlite3.Row) -> Record:
         status=Status(row["status"]),
         request=DeployRequest.from_json(json.loads(row["request"])),
         provider_ids=json.loads(row["provider_ids"]),
+        location=json.loads(row["location"]),
+        id=row["id"],
+        candidate=row["candidate_request"] and DeployRequest.from_json(
+            json.loads(row["candidate_request"])),
         endpoint_url=row["endpoint_url"],
         error=row["error"],
         created_at=row["created_at"],
@@ -69,33 +97,66 @@ def _from_row(row: sqlite3.Row) -> Record:
 
 
 class StateStore:
+    """Records by name: the live one, or else the newest destroyed one (history is kept)."""
+
     def __init__(self, directory: str | os.PathLike | None = None):
         self.directory = os.fspath(directory or default_dir())
         self.path = os.path.join(self.directory, "state.db")
+        self.read_only = False
         self._conn: sqlite3.Connection | None = None
 
     def _fail(self, exc: sqlite3.Error) -> StateError:
+        # Never advise discarding the database: it may be the only map of live, billed models.
         if isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc):
             return StateError(f"state database {self.path} is locked by another process; try again")
-        if isinstance(exc, sqlite3.OperationalError) and "readonly" in str(exc):
-            return StateError(f"state database {self.path} is read-only; fix its permissions")
-        return StateError(
-            f"state database {self.path} cannot be used ({exc}); move it aside to start afresh"
-        )
+        if self.read_only or (isinstance(exc, sqlite3.OperationalError) and "readonly" in str(exc)):
+            return StateError(f"state database {self.path} is read-only, so tuna can show it but "
+                              "not change it; make it and its directory writable")
+        return StateError(f"state database {self.path} cannot be used ({exc}); keep the file: it "
+                          "is tuna's map of what it created (`tuna list --remote` finds them too)")
 
     def _connect(self) -> sqlite3.Connection:
         if self._conn is None:
             try:
-                os.makedirs(self.directory, mode=0o700, exist_ok=True)
-                conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
-                conn.row_factory = sqlite3.Row
-                self._migrate(conn)
+                self._conn = self._open_writable()
+            except (sqlite3.OperationalError, PermissionError) as exc:
+                if not os.path.isfile(self.path):
+                    raise self._fail(exc) if isinstance(exc, sqlite3.Error) else StateError(
+                        f"cannot open state directory {self.directory}: {exc.strerror}") from None
+                self._conn = self._open_read_only()
             except sqlite3.Error as exc:
                 raise self._fail(exc) from None
             except OSError as exc:
-                raise StateError(f"cannot open state directory {self.directory}: {exc.strerror}") from None
-            self._conn = conn
+                raise StateError(f"cannot open state directory {self.directory}: "
+                                 f"{exc.strerror}") from None
         return self._conn
+
+    def _open_writable(self) -> sqlite3.Connection:
+        os.makedirs(self.directory, mode=0o700, exist_ok=True)
+        conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+        conn.row_factory = sqlite3.Row
+        try:
+            self._migrate(conn)
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+    def _open_read_only(self) -> sqlite3.Connection:
+        """A healthy database in a place tuna cannot write: readable all the same. `immutable`
+        because a WAL database needs its -shm file, which a read-only directory cannot hold."""
+        self.read_only = True
+        try:
+            conn = sqlite3.connect(f"file:{self.path}?mode=ro&immutable=1", uri=True,
+                                   isolation_level=None)
+            conn.row_factory = sqlite3.Row
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+        except sqlite3.Error as exc:
+            raise self._fail(exc) from None
+        if version != SCHEMA_VERSION:
+            raise StateError(f"state database {self.path} is read-only and has schema v{version}; "
+                             f"this tuna needs v{SCHEMA_VERSION}: make it writable once to upgrade")
+        return conn
 
     def _migrate(self, conn: sqlite3.Connection) -> None:
         version = conn.execute("PRAGMA user_version").fetchone()[0]
@@ -107,9 +168,10 @@ class StateStore:
         if version == SCHEMA_VERSION:
             return
         with _immediate(conn):
-            # Another process may have created the schema while we waited for the lock.
-            if conn.execute("PRAGMA user_version").fetchone()[0] == 0:
-                for statement in filter(str.strip, _SCHEMA.split(";")):
+            # Another process may have migrated while we waited for the lock.
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            if version < SCHEMA_VERSION:
+                for statement in filter(str.strip, (_FROM_V1 if version == 1 else _SCHEMA).split(";")):
                     conn.execute(statement)
                 conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         conn.execute("PRAGMA journal_mode = WAL")
@@ -121,8 +183,15 @@ class StateStore:
         except sqlite3.Error as exc:
             raise self._fail(exc) from None
 
+    def _write(self):
+        if self._connect() and self.read_only:
+            raise self._fail(sqlite3.OperationalError("readonly"))
+        return _immediate(self._conn)
+
     def get(self, service_name: str) -> Record | None:
-        rows = self._run("SELECT * FROM services WHERE service_name = ?", (service_name,))
+        """The live record of that name, or else its newest one."""
+        rows = self._run("SELECT * FROM services WHERE service_name = ? "
+                         "ORDER BY status != 'destroyed' DESC, id DESC LIMIT 1", (service_name,))
         return _from_row(rows[0]) if rows else None
 
     def require(self, service_name: str) -> Record:
@@ -135,7 +204,7 @@ class StateStore:
         return UsageError(f"no service named {service_name!r} in {self.path} (see `tuna list`)")
 
     def list(self, include_destroyed: bool = False) -> list[Record]:
-        rows = self._run("SELECT * FROM services ORDER BY created_at, service_name")
+        rows = self._run("SELECT * FROM services ORDER BY created_at, id")
         records = [_from_row(row) for row in rows]
         return [r for r in records if include_destroyed or r.is_live]
 
@@ -144,63 +213,82 @@ class StateStore:
         now = time.time()
         record = replace(record, created_at=now, updated_at=now)
         try:
-            with _immediate(self._connect()) as conn:
+            with self._write() as conn:
                 row = conn.execute(
-                    "SELECT status FROM services WHERE service_name = ?", (record.service_name,)
-                ).fetchone()
-                if row and row["status"] != Status.DESTROYED.value:
-                    raise NameTaken(record.service_name, row["status"])
-                # A destroyed service's name is reused: its old observations are not the new one's.
-                conn.execute("DELETE FROM observations WHERE service_name = ?",
-                             (record.service_name,))
-                conn.execute(
-                    "INSERT OR REPLACE INTO services VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "SELECT status, request FROM services WHERE service_name = ? AND "
+                    "status != 'destroyed'", (record.service_name,)).fetchone()
+                if row:
+                    raise NameTaken(record.service_name, row["status"],
+                                    json.loads(row["request"])["model"], record.request.model)
+                cursor = conn.execute(
+                    "INSERT INTO services (service_name, provider, status, request, provider_ids, "
+                    "location, endpoint_url, error, created_at, updated_at) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (record.service_name, record.provider, record.status.value,
                      json.dumps(record.request.to_json()), json.dumps(record.provider_ids),
-                     record.endpoint_url, record.error, record.created_at, record.updated_at),
-                )
+                     json.dumps(record.location), record.endpoint_url, record.error,
+                     record.created_at, record.updated_at))
         except sqlite3.Error as exc:
             raise self._fail(exc) from None
-        return record
+        return replace(record, id=cursor.lastrowid)
 
-    def update(self, service_name: str, *, status: Status | None = None,
-               provider_ids: dict[str, str] | None = None, endpoint_url: str | None = None,
-               error: str | None = None, request: DeployRequest | None = None) -> Record:
-        """Change some fields of a record; provider ids are merged into the stored ones. The read
-        and the write are one transaction, so concurrent updates do not lose each other's ids."""
+    def update(self, key: int | str, *, status: Status | None = None,
+               provider_ids: dict[str, str | None] | None = None, endpoint_url: str | None = None,
+               error: str | None = None, request: DeployRequest | None = None,
+               candidate: DeployRequest | None | object = KEEP) -> Record:
+        """Change some fields of a record (by id, or by name: the current one). Provider ids are
+        merged into the stored ones (None removes one). The read and the write are one
+        transaction, so concurrent updates do not lose each other's ids. A destroyed record is
+        final: another process that still holds it changes nothing."""
         try:
-            with _immediate(self._connect()) as conn:
-                row = conn.execute("SELECT * FROM services WHERE service_name = ?",
-                                   (service_name,)).fetchone()
-                if row is None:
-                    raise self._unknown(service_name)
-                current = _from_row(row)
+            with self._write() as conn:
+                current = self._current(conn, key)
+                if current.status is Status.DESTROYED and status is not Status.DESTROYED:
+                    return current
+                ids = {**current.provider_ids, **(provider_ids or {})}
                 changed = replace(
                     current,
                     status=status or current.status,
                     request=request or current.request,
-                    provider_ids={**current.provider_ids, **(provider_ids or {})},
+                    provider_ids={k: v for k, v in ids.items() if v is not None},
                     endpoint_url=endpoint_url or current.endpoint_url,
                     error=error,
+                    candidate=current.candidate if candidate is KEEP else candidate,
                     updated_at=time.time(),
                 )
                 conn.execute(
                     "UPDATE services SET status = ?, request = ?, provider_ids = ?, "
-                    "endpoint_url = ?, error = ?, updated_at = ? WHERE service_name = ?",
+                    "endpoint_url = ?, error = ?, candidate_request = ?, updated_at = ? "
+                    "WHERE id = ?",
                     (changed.status.value, json.dumps(changed.request.to_json()),
                      json.dumps(changed.provider_ids), changed.endpoint_url, changed.error,
-                     changed.updated_at, service_name),
+                     changed.candidate and json.dumps(changed.candidate.to_json()),
+                     changed.updated_at, current.id),
                 )
         except sqlite3.Error as exc:
             raise self._fail(exc) from None
         return changed
 
-    def observe(self, service_name: str, active_replicas: int, at: float | None = None) -> None:
-        """Remember how many replicas were running, for cost estimates."""
-        self._run("INSERT INTO observations VALUES (?, ?, ?)",
-                  (service_name, time.time() if at is None else at, active_replicas))
+    def _current(self, conn: sqlite3.Connection, key: int | str) -> Record:
+        if isinstance(key, int):
+            row = conn.execute("SELECT * FROM services WHERE id = ?", (key,)).fetchone()
+        else:
+            row = conn.execute("SELECT * FROM services WHERE service_name = ? ORDER BY "
+                               "status != 'destroyed' DESC, id DESC LIMIT 1", (key,)).fetchone()
+        if row is None:
+            raise self._unknown(str(key))
+        return _from_row(row)
 
-    def observations(self, service_name: str) -> list[tuple[float, int]]:
-        rows = self._run("SELECT at, active_replicas FROM observations WHERE service_name = ? "
-                         "ORDER BY at", (service_name,))
-        return [(row["at"], row["active_replicas"]) for row in rows]
+    def observe(self, record: Record, active_replicas: int, replica_price_per_hour: float,
+                at: float | None = None) -> None:
+        """Remember how many replicas were running and what one cost then, for cost estimates."""
+        if self.read_only:
+            return  # an observation is a nicety; a read-only store still answers status
+        self._run("INSERT INTO observations VALUES (?, ?, ?, ?)",
+                  (record.id, time.time() if at is None else at, active_replicas,
+                   replica_price_per_hour))
+
+    def observations(self, record: Record) -> list[tuple[float, int, float | None]]:
+        rows = self._run("SELECT at, active_replicas, replica_price_per_hour FROM observations "
+                         "WHERE service_id = ? ORDER BY at", (record.id,))
+        return [(row["at"], row["active_replicas"], row["replica_price_per_hour"]) for row in rows]

@@ -89,8 +89,11 @@ class BasetenApi:
     def secret_names(self) -> set[str]:
         return {s["name"] for s in self._call("GET", "/v1/secrets")["secrets"]}
 
-    def team_names(self) -> list[str]:
-        return [team["name"] for team in self._call("GET", "/v1/teams")["teams"]]
+    def teams(self) -> list[dict]:
+        return self._call("GET", "/v1/teams")["teams"]
+
+    def models(self) -> list[dict]:
+        return self._call("GET", "/v1/models")["models"]
 
     def deployment_logs(self, model_id: str, deployment_id: str, start_ms: int | None = None,
                         limit: int = 100) -> list[dict]:

@@ -77,12 +77,8 @@ def hf_secret(request: DeployRequest, secrets: set[str]) -> tuple[DeployRequest,
         f"(name: {request.hf_secret})")
 
 
-def team(api: BasetenApi, request: DeployRequest) -> Check | None:
+def team(teams: list[str], request: DeployRequest) -> Check | None:
     """truss cannot choose among several teams without a prompt, and a name must exist."""
-    try:
-        teams = api.team_names()
-    except ApiError:
-        return None  # truss asks for the teams itself and says what is wrong
     available = ", ".join(teams) or "none"
     if request.team is not None:
         found = request.team in teams
@@ -106,12 +102,22 @@ def model_name(api: BasetenApi, request: DeployRequest, update: Record | None) -
         "choose another --service-name: tuna does not push into a model it did not create")
 
 
+def location(api: BasetenApi, teams: list[dict] | None = None) -> dict[str, str]:
+    """Where a model lives: the API's address and the workspace (its default team's id, which
+    every key of the workspace sees). A 404 from anywhere else says nothing about the model."""
+    teams = api.teams() if teams is None else teams
+    default = next((t for t in teams if t.get("default")), None) or min(
+        teams, key=lambda t: t["id"], default={"id": "unknown"})
+    return {"api_url": api.base_url, "workspace": default["id"]}
+
+
 def preflight(request: DeployRequest, update: Record | None) -> Preflight:
     key, api, secrets = account()
     checks = [key, truss_installed()]
     if api is None:
         return Preflight(checks, request)
+    teams = api.teams()
     request, secret = hf_secret(request, secrets)
-    found = (secret, team(api, request), model_name(api, request, update))
+    found = (secret, team([t["name"] for t in teams], request), model_name(api, request, update))
     checks += [check for check in found if check]
-    return Preflight(checks, request)
+    return Preflight(checks, request, location(api, teams))

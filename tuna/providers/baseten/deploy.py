@@ -63,7 +63,12 @@ def push_plan(plan: Plan, key: str, events: DeployEvents, update: Record | None)
     return pushed
 
 
-def record_ids(pushed: push.Pushed, events: DeployEvents) -> dict[str, str]:
+def record_ids(pushed: push.Pushed, events: DeployEvents, update: Record | None) -> dict:
+    """Report the new ids at once. An update's deployment is a candidate until it serves."""
+    if update:
+        events.created({"candidate_deployment_id": pushed.deployment_id})
+        return {"model_id": pushed.model_id, "deployment_id": pushed.deployment_id,
+                "candidate_deployment_id": None}
     ids = {"model_id": pushed.model_id, "deployment_id": pushed.deployment_id}
     events.created(ids)
     return ids
@@ -133,7 +138,7 @@ def deploy(api: BasetenApi, key: str, plan: Plan, events: DeployEvents,
     request = plan.request
     started_ms = int(time.time() * 1000)
     pushed = push_plan(plan, key, events, update)
-    ids = record_ids(pushed, events)
+    ids = record_ids(pushed, events, update)
     url = endpoint_url(pushed.model_id, pushed.predict_url)
     wanted = autoscaling_settings(request)
     status, replicas = Status.DEPLOYING, None

@@ -9,13 +9,14 @@ from pathlib import Path
 from tuna import catalog
 from tuna.errors import ProviderError, TunaError, UsageError
 from tuna.models import (Check, DeploymentResult, DeployRequest, LogLine, Plan, Record,
-                         ServiceStatus, Status)
+                         RemoteService, ServiceStatus, Status)
 from tuna.provider import (QUANTIZATION, SCALE_DOWN_DELAY, TP_SIZE, DeployEvents,
                            InferenceProvider, Limit, Preflight)
-from tuna.providers.baseten import checks, deploy, render, truss_config, wait
+from tuna.providers.baseten import checks, deploy, lookup, render, truss_config, wait
 from tuna.providers.baseten.credentials import client, required_api_key
 from tuna.providers.baseten.deploy import autoscaling_differences, autoscaling_settings
-from tuna.providers.baseten.endpoint import endpoint_url
+from tuna.providers.baseten.endpoint import curl_example, endpoint_url
+from tuna.providers.baseten.push import Pushed
 from tuna.providers.baseten.errors import NotFound
 
 
@@ -30,6 +31,7 @@ class BasetenProvider(InferenceProvider):
         Limit(QUANTIZATION, (), "vLLM's gguf loads one .gguf file, and Baseten's weight cache "
               "mounts a directory", refused=frozenset({"gguf"})),
     )
+    credentials = ("BASETEN_API_KEY",)
     environment = {
         "BASETEN_API_KEY": "workspace API key (https://app.baseten.co/settings/api_keys)",
         "BASETEN_API_URL": "management REST API (default https://api.baseten.co)",
@@ -75,6 +77,26 @@ class BasetenProvider(InferenceProvider):
         key = required_api_key()
         return deploy.deploy(client(key), key, plan, events, wait_timeout, update)
 
+    def wait(self, record: Record, events: DeployEvents, timeout: float) -> DeploymentResult:
+        api = client()
+        model = lookup.model_of(api, record)
+        if model is None:
+            raise ProviderError(f"Baseten has no model for {record.service_name} any more")
+        candidate = record.provider_ids.get("candidate_deployment_id")
+        deployment_id = (candidate or record.provider_ids.get("deployment_id")
+                         or lookup.deployment_of(api, model, record)["id"])
+        pushed = Pushed(model["id"], deployment_id)
+        replicas = deploy.wait_until_ready(api, pushed, events, timeout, bool(candidate),
+                                           int((time.time() - 3600) * 1000))
+        deploy.apply_autoscaling(api, model["id"], autoscaling_settings(
+            record.candidate or record.request), events)
+        request = record.candidate or record.request
+        url = record.endpoint_url or endpoint_url(model["id"])
+        return DeploymentResult(record.service_name, self.name, Status.ACTIVE, {
+            "model_id": model["id"], "deployment_id": deployment_id,
+            "candidate_deployment_id": None}, url, request.model,
+            curl_example(url, request.model), replicas)
+
     def logs(self, record: Record, since_ms: int) -> list[LogLine]:
         from tuna.providers.baseten.api import LOG_WINDOW_S, MAX_LOG_LINES
 
@@ -82,75 +104,66 @@ class BasetenProvider(InferenceProvider):
         oldest_ms = int((time.time() - LOG_WINDOW_S + 5) * 1000)
         if since_ms < oldest_ms - 60_000:
             raise UsageError("--since: Baseten serves logs of the last 7 days at most")
-        entries = client().deployment_logs(record.provider_ids["model_id"],
-                                           record.provider_ids["deployment_id"],
-                                           max(since_ms, oldest_ms), limit=MAX_LOG_LINES)
+        api = client()
+        model = lookup.model_of(api, record)
+        deployment = model and lookup.deployment_of(api, model, record)
+        if not deployment:
+            raise UsageError(f"service {record.service_name!r} has no deployment to show logs of")
+        entries = api.deployment_logs(model["id"], deployment["id"], max(since_ms, oldest_ms),
+                                      limit=MAX_LOG_LINES)
         return [LogLine(int(e["timestamp"]), str(e.get("message", "")), e.get("replica"))
                 for e in entries]
 
-    def _model_id(self, api, record: Record) -> str | None:
-        """The record's model, or for a record whose push never reported back, the model
-        that push created under the record's exact name."""
-        if record.provider_ids.get("model_id"):
-            return record.provider_ids["model_id"]
-        found = api.models_named(record.service_name)
-        if len(found) > 1:
-            raise ProviderError(f"{len(found)} Baseten models are named {record.service_name!r}; "
-                                "delete the right one in the Baseten dashboard")
-        return found[0]["id"] if found else None
-
-    def _deployment(self, api, model: dict, record: Record) -> dict | None:
-        """The record's deployment; else production; else the newest (a push that never
-        reported back, before its first promotion)."""
-        for deployment_id in (record.provider_ids.get("deployment_id"),
-                              model.get("production_deployment_id")):
-            if deployment_id:
-                try:
-                    return api.get_deployment(model["id"], deployment_id)
-                except NotFound:
-                    continue
-        found = api.deployments(model["id"])
-        return max(found, key=lambda d: d.get("created_at") or "") if found else None
-
     def status(self, record: Record) -> ServiceStatus:
         api = client()
-        model_id = self._model_id(api, record)
-        if model_id is None:
+        model = lookup.model_of(api, record)
+        if model is None and not record.provider_ids.get("model_id"):
             return ServiceStatus(record.status, "NOT_CREATED", None,
                                  details={"note": f"no Baseten model named {record.service_name} yet"})
-        try:
-            model = api.get_model(model_id)  # only this 404 means the model is gone
-        except NotFound:
-            return ServiceStatus(Status.DESTROYED, "NOT_FOUND", None, 0,
-                                 {"note": f"model {model_id} no longer exists on Baseten"})
-        url = record.endpoint_url or endpoint_url(model_id)
-        deployment = self._deployment(api, model, record)
+        if model is None:
+            return ServiceStatus(Status.DESTROYED, "NOT_FOUND", None, 0, {
+                "note": f"model {record.provider_ids['model_id']} no longer exists on Baseten"})
+        url = record.endpoint_url or endpoint_url(model["id"])
+        deployment = lookup.deployment_of(api, model, record)
         if deployment is None:
-            return ServiceStatus(Status.DEPLOYING, "NO_DEPLOYMENT", url, 0, {"model_id": model_id})
-        details = {"model_id": model_id, "deployment_id": deployment["id"],
+            return ServiceStatus(Status.DEPLOYING, "NO_DEPLOYMENT", url, 0,
+                                 {"model_id": model["id"]}, {"model_id": model["id"]})
+        details = {"model_id": model["id"], "deployment_id": deployment["id"],
                    "production": bool(deployment.get("is_production")),
                    "instance_type": deployment.get("instance_type_name")}
+        ids, outcome = {"model_id": model["id"], "deployment_id": deployment["id"]}, None
+        candidate = record.provider_ids.get("candidate_deployment_id")
+        if candidate and candidate == model.get("production_deployment_id"):
+            ids["candidate_deployment_id"], outcome = None, "promoted"
+        elif candidate:
+            state = api.get_deployment(model["id"], candidate)["status"]
+            details["candidate"] = {"deployment_id": candidate, "status": state}
+            if wait.tuna_status(state) is Status.FAILED:
+                ids["candidate_deployment_id"], outcome = None, "failed"
         if model.get("production_deployment_id"):
-            live = api.get_environment(model_id).get("autoscaling_settings") or {}
+            live = api.get_environment(model["id"]).get("autoscaling_settings") or {}
             details["autoscaling"] = live
             differs = autoscaling_differences(autoscaling_settings(record.request), live)
-            if differs:
+            if differs and outcome != "promoted":
                 details["autoscaling_asked"] = {k: v["asked"] for k, v in differs.items()}
         return ServiceStatus(wait.tuna_status(deployment["status"]), deployment["status"], url,
-                             deployment.get("active_replica_count") or 0, details)
+                             deployment.get("active_replica_count") or 0, details, ids, outcome)
+
+    def find_services(self) -> list[RemoteService]:
+        return lookup.services(client())
 
     def destroy(self, record: Record) -> None:
         api = client()
-        model_id = self._model_id(api, record)
-        if model_id is None:
-            return  # the push never created a model: nothing to remove
+        model = lookup.model_of(api, record)
+        if model is None:
+            return  # Baseten, where the record lives, has no model for it: nothing to remove
         try:
-            api.delete_model(model_id)
+            api.delete_model(model["id"])
         except NotFound:
             pass  # already gone
         try:
-            api.get_model(model_id)
+            api.get_model(model["id"])
         except NotFound:
             return
-        raise ProviderError(f"Baseten still lists model {model_id} after the delete; "
+        raise ProviderError(f"Baseten still lists model {model['id']} after the delete; "
                             f"run `tuna destroy --service-name {record.service_name}` again")

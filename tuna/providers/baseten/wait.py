@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from tuna import settings
-from tuna.errors import ProviderError
+from tuna.errors import StillDeploying
 from tuna.models import Status
 from tuna.providers.baseten.errors import ApiError
 
@@ -43,7 +43,7 @@ def poll_intervals() -> tuple[float, float]:
     return min(MIN_INTERVAL_S, longest), longest
 
 
-class WaitTimedOut(ProviderError):
+class WaitTimedOut(StillDeploying):
     pass
 
 
@@ -86,6 +86,6 @@ def wait_until_ready(read_status: Callable[[], str], on_change: Callable[[str, f
             raise WaitTimedOut(
                 f"deployment still {status or 'unknown'} after {elapsed:.0f} s "
                 f"(--timeout {timeout_s:g})" + (f"; last API error: {error}" if error else "")
-                + "; it keeps building remotely: check `tuna status` or destroy it"
+                + "; it keeps deploying remotely"
             )
         sleep(min(max(elapsed / 10, shortest), longest, timeout_s - elapsed))
