@@ -99,6 +99,7 @@ class FakeBaseten:
         self.log_stamps: list[int] = []  # epoch ms of each line of `logs`
         self.pushed: set[str] = set()  # ids of models created by `truss push`
         self.teams: list[dict] = [dict(team) for team in DEFAULT_TEAMS]
+        self.create_answer_delay = 0.0  # seconds between creating a model and answering truss
         # The model host truss reports in predict_url; a workspace may have its own.
         self.hostname = "https://model-{model_id}.api.baseten.co"
         self._ids = itertools.count(1)
@@ -397,7 +398,10 @@ class _Handler(BaseHTTPRequestHandler):
         payload = json.loads(body) if body else None
         if self.path.rstrip("/") == "/graphql":
             try:
-                self._send(200, {"data": fake.graphql(payload["query"], payload.get("variables"))})
+                data = fake.graphql(payload["query"], payload.get("variables"))
+                if "create_model_from_truss" in payload["query"]:
+                    time.sleep(fake.create_answer_delay)  # the model exists; truss waits
+                self._send(200, {"data": data})
             except KeyError as exc:
                 self._send(200, {"errors": [{"message": str(exc)}]})
             return
