@@ -5,11 +5,6 @@ from __future__ import annotations
 import re
 from dataclasses import asdict, dataclass, field
 from enum import Enum
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from pathlib import Path
-
 from tuna import vllm
 from tuna.errors import InvalidValue
 

@@ -14,7 +14,7 @@ from tuna.models import DeploymentResult, DeployRequest, Plan, Record, Status
 from tuna.provider import DeployEvents
 from tuna.providers.baseten import push, wait
 from tuna.providers.baseten.endpoint import curl_example, endpoint_url
-from tuna.providers.baseten.errors import ApiError
+from tuna.providers.baseten.errors import ApiError, NotFound
 
 if TYPE_CHECKING:
     from tuna.providers.baseten.api import BasetenApi
@@ -88,9 +88,13 @@ def wait_until_ready(api: BasetenApi, pushed: push.Pushed, events: DeployEvents,
             return "PROMOTING"
         return last["status"]
 
-    outcome = wait.wait_until_ready(
-        read_status, events.status, timeout_s,
-        on_error=lambda error: events.progress(f"Warning: {error}; still waiting"))
+    try:
+        outcome = wait.wait_until_ready(
+            read_status, events.status, timeout_s,
+            on_error=lambda error: events.progress(f"Warning: {error}; still waiting"))
+    except NotFound:
+        raise ProviderError(f"deployment {pushed.deployment_id} was deleted while tuna waited for "
+                            "it (by another tuna process or in the Baseten dashboard)") from None
     if not outcome.ready:
         previous = " (the previous deployment keeps serving)" if update else ""
         raise ProviderError(f"deployment {pushed.deployment_id} ended {outcome.status}"
