@@ -172,11 +172,8 @@ def test_json_on_check_logs_and_destroy_with_iso_timestamps(tuna, fake):
 
 
 def test_install_hints_name_the_distribution():
-    from importlib.metadata import entry_points
-
     from tuna import registry
     from tuna.providers.baseten.checks import TRUSS_FIX
 
-    (ep,) = [ep for ep in entry_points(group="tuna.providers") if ep.name == "baseten"]
-    assert registry.install_hint(ep, "baseten") == TRUSS_FIX
+    assert registry.plugin("baseten").install_hint() == TRUSS_FIX
     assert TRUSS_FIX.startswith("pip install 'tuna-llm[baseten]'")

@@ -13,8 +13,6 @@ from tuna.provider import TP_SIZE, InferenceProvider, Limit, Preflight
 
 class Modal(InferenceProvider):
     name = "modal"
-    extra = "gpu"
-    requires = {requires!r}
     unsupported = {{Feature.QUANTIZATION: "this plugin serves unquantized weights only",
                    Feature.LOGS: "its platform keeps no logs"}}
     limits = (Limit(TP_SIZE, range(1, 5), "four GPUs per container at most"),)
@@ -59,12 +57,17 @@ def plugin_path(tmp_path):
     site = tmp_path / "site"  # not the working directory, which `python -m` puts on sys.path
 
     def install(requires: tuple[str, ...] = (), extra: str = "") -> str:
+        """`requires`: distributions its `gpu` extra needs, named in its entry point."""
         info = site / "modal_plugin-1.0.dist-info"
         info.mkdir(parents=True, exist_ok=True)
-        (site / "modal_plugin.py").write_text(PLUGIN.format(requires=requires, extra=extra))
-        (info / "METADATA").write_text("Metadata-Version: 2.1\nName: modal-plugin\nVersion: 1.0\n")
-        (info / "entry_points.txt").write_text(
-            textwrap.dedent("[tuna.providers]\nmodal = modal_plugin:Modal\n"))
+        (site / "modal_plugin.py").write_text(PLUGIN.format(extra=extra))
+        (info / "METADATA").write_text(
+            "Metadata-Version: 2.1\nName: modal-plugin\nVersion: 1.0\nProvides-Extra: gpu\n"
+            + "".join(f"Requires-Dist: {r}>=1.0; extra == 'gpu'\n" for r in requires)
+            + "\nA plugin for tests.\n")
+        (info / "entry_points.txt").write_text(textwrap.dedent(
+            "[console_scripts]\nmodal-x = modal_plugin:main\n\n"
+            "[tuna.providers]\nmodal = modal_plugin:Modal [gpu]\n"))
         return str(site)
 
     return install
@@ -80,16 +83,39 @@ def test_builtin_baseten_is_an_entry_point():
     from importlib.metadata import entry_points
 
     (ep,) = [ep for ep in entry_points(group="tuna.providers") if ep.name == "baseten"]
-    assert ep.value == "tuna.providers.baseten.provider:BasetenProvider"
+    assert ep.value == "tuna.providers.baseten.provider:BasetenProvider [baseten]"
 
 
 def test_missing_extra_gives_one_line_install_hint(tuna, plugin_path):
     done = tuna("check", "--provider", "modal",
-                env={"PYTHONPATH": plugin_path(requires=("no_such_module_xyz",))})
+                env={"PYTHONPATH": plugin_path(requires=("no-such-dist-xyz",))})
     assert done.code == 1
     assert done.stderr.strip().splitlines() == [
-        "tuna: error: provider 'modal' needs no_such_module_xyz, which is not installed: "
+        "tuna: error: provider 'modal' needs no-such-dist-xyz, which is not installed: "
         "pip install 'modal-plugin[gpu]' (in a checkout: uv sync --extra gpu)"]
+    # An extra whose requirements are installed loads (pyyaml is one of tuna's own).
+    assert tuna("check", "--provider", "modal",
+                env={"PYTHONPATH": plugin_path(requires=("PyYAML",))}).code == 0
+
+
+def test_fast_entry_point_scan_agrees_with_importlib_metadata(plugin_path):
+    """registry reads dist-info files itself (importlib.metadata is slow to import): it must
+    find exactly what importlib.metadata finds."""
+    import subprocess
+    import sys
+
+    probe = ("import json; from importlib.metadata import entry_points; from tuna import registry; "
+             "print(json.dumps([sorted((e.name, e.value) for e in entry_points(group='tuna.providers')),"
+             " sorted((p.name, p.value + (' [' + ','.join(p.extras) + ']' if p.extras else ''))"
+             " for p in registry.plugins().values())]))")
+    import json
+    import os
+
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": plugin_path()}, cwd="/")
+    theirs, ours = json.loads(done.stdout)
+    assert [list(e) for e in theirs] == [list(e) for e in ours]
+    assert [name for name, _ in ours] == ["baseten", "modal"]
 
 
 def test_unknown_provider_is_usage_error(tuna):

@@ -2,11 +2,6 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from tuna.models import Check
-
 
 class TunaError(Exception):
     """An operation failed (exit 1)."""
@@ -53,7 +48,7 @@ class StillDeploying(ProviderError):
 class PreflightFailed(TunaError):
     """Checks before anything remote failed; each failed check says how to fix it."""
 
-    def __init__(self, provider: str, failed: list[Check]):
+    def __init__(self, provider: str, failed: list):  # of tuna.models.Check
         self.failed = failed
         super().__init__(f"{provider} preflight failed: " + "; ".join(c.name for c in failed))
 

@@ -1,13 +1,14 @@
 """Everything tuna prints. With --json, stdout holds exactly one JSON document and human text
-goes to stderr. rich is imported on first use so commands that print nothing human stay fast."""
+goes to stderr. Tables are plain aligned text (tuna.table), coloured on a terminal; rich is
+imported only for a deploy's live spinner on a terminal."""
 
 from __future__ import annotations
 
 import contextlib
 import sys
 import time
-from functools import cached_property
 
+from tuna import table
 from tuna.errors import TunaError, UsageError
 
 
@@ -15,24 +16,15 @@ def _money(value: float) -> str:
     return f"${value:.2f}"
 
 
-def _natural_width(columns: dict[str, list[str]]) -> int:
-    """Characters a borderless table needs to show every cell whole (two between columns)."""
-    return sum(max(map(len, [header, *cells])) for header, cells in columns.items()) \
-        + 2 * (len(columns) - 1)
-
-
 class Output:
     def __init__(self, json_mode: bool = False):
         self.json_mode = json_mode
+        self.stream = sys.stderr if json_mode else sys.stdout
+        self.colour = table.colour_wanted(self.stream)
 
-    @cached_property
-    def console(self):
-        from rich.console import Console
-
-        console = Console(stderr=self.json_mode, highlight=False, soft_wrap=True)
-        if not console.is_terminal:
-            console.width = 240  # pipes and logs: never wrap table rows
-        return console
+    def _print_table(self, columns: dict[str, list[str]], **options) -> None:
+        for line in table.render(columns, self.colour, **options):
+            print(line, file=self.stream)
 
     # --- plain -------------------------------------------------------------------------
 
@@ -50,7 +42,7 @@ class Output:
         print(json.dumps(document, indent=2))
 
     def note(self, message: str) -> None:
-        self.console.print(message, markup=False)
+        print(message, file=self.stream)
 
     def error(self, message: str) -> None:
         print(f"tuna: error: {message}", file=sys.stderr)
@@ -71,14 +63,6 @@ class Output:
 
     # --- tables --------------------------------------------------------------------------
 
-    def _table(self, *columns: str, title: str | None = None):
-        from rich.table import Table
-
-        table = Table(title=title, title_justify="left", box=None, pad_edge=False)
-        for column in columns:
-            table.add_column(column, justify="right" if column.startswith("$") else "left")
-        return table
-
     def _text_PriceList(self, prices) -> None:
         if prices.gpu:
             self._gpu_offers(prices)
@@ -90,32 +74,43 @@ class Output:
     def _price_matrix(self, prices) -> None:
         providers = sorted({o.provider for o in prices.offers})
         headers = [p if p not in prices.unavailable else f"{p} (n/i)" for p in providers]
-        table = self._table("GPU", "VRAM", *headers, title="USD per GPU-hour (* cheapest "
-                            "deployable; n/i: not installed)")
+        columns: dict[str, list[str]] = {"GPU": [], "VRAM": [], **{h: [] for h in headers}}
+        styles = {}
         for gpu in prices.cat.gpus.values():
             mine = {o.provider: o for o in prices.offers if o.gpu == gpu.name}
             if not mine:
                 continue
             best = prices.cheapest_deployable(gpu.name)
-            cells = [(_money(mine[p].price_per_gpu_hour) + ("*" if best and p == best.provider
-                                                            else " "))
-                     if p in mine else "-" for p in providers]
-            table.add_row(gpu.name, f"{gpu.vram_gb} GB", *cells)
-        self.console.print(table)
+            columns["GPU"].append(gpu.name)
+            columns["VRAM"].append(f"{gpu.vram_gb} GB")
+            for provider, header in zip(providers, headers):
+                cheapest = best is not None and provider == best.provider
+                if cheapest:
+                    styles[(len(columns["GPU"]) - 1, header)] = table.GREEN
+                columns[header].append(_money(mine[provider].price_per_gpu_hour)
+                                       + ("*" if cheapest else " ") if provider in mine else "-")
+        self.note("USD per GPU-hour (* cheapest deployable; n/i: not installed)")
+        self._print_table(columns, right=tuple(headers), styles=styles)
 
     def _gpu_offers(self, prices) -> None:
         gpu = prices.gpu
         if not prices.offers:
             self.note(f"No provider in the catalog offers {gpu.name}.")
             return
-        table = self._table("provider", "provider GPU id", "$/GPU-hour", "billed per", "source",
-                            title=f"{gpu.name} ({gpu.vram_gb} GB, {gpu.architecture})")
-        for offer in prices.offers:
-            name = offer.provider + ("" if prices.deployable(offer) else " (not installed)")
-            table.add_row(name, offer.provider_gpu_id, _money(offer.price_per_gpu_hour),
-                          offer.billing_unit, f"{offer.source}, {offer.date}")
-        self.console.print(table)
         best = prices.cheapest_deployable(gpu.name)
+        offers = prices.offers
+        self.note(f"{gpu.name} ({gpu.vram_gb} GB, {gpu.architecture})")
+        self._print_table({
+            "provider": [o.provider + ("" if prices.deployable(o) else " (not installed)")
+                         for o in offers],
+            "provider GPU id": [o.provider_gpu_id for o in offers],
+            "$/GPU-hour": [_money(o.price_per_gpu_hour) for o in offers],
+            "billed per": [o.billing_unit for o in offers],
+            "source": [f"{o.source}, {o.date}" for o in offers],
+        }, right=("$/GPU-hour",), styles={
+            **{(i, "provider"): table.DIM for i, o in enumerate(offers)
+               if not prices.deployable(o)},
+            **{(i, "$/GPU-hour"): table.GREEN for i, o in enumerate(offers) if o is best}})
         self.note(f"Cheapest deployable: {best.provider} at {_money(best.price_per_gpu_hour)}"
                   "/GPU-hour" if best else "No installed provider offers it.")
 
@@ -134,27 +129,27 @@ class Output:
         }
         # Whole values only: on a narrow terminal, leave out the columns `status` also shows
         # rather than cut the service name, which is what the user types next.
-        left_out = []
+        left_out, room = [], table.terminal_width(self.stream)
         for optional in ("endpoint", "model"):
-            if _natural_width(columns) <= self.console.width:
+            if room is None or table.width(columns) <= room:
                 break
             left_out.append(optional)
             del columns[optional]
-        table = self._table(*columns)
-        for row in zip(*columns.values()):
-            table.add_row(*row)
-        self.console.print(table, no_wrap=True, crop=False)
+        self._print_table(columns)
         if left_out:
             self.note(f"Not shown at this width: {', '.join(left_out)} (`tuna list --json` has all).")
 
     def _text_RemoteListing(self, listing) -> None:
         if listing.services:
-            table = self._table("service", "provider", "status", "ids", "local state")
-            for s in listing.services:
-                table.add_row(s.service_name, s.provider, s.provider_status,
-                              " ".join(f"{k}={v}" for k, v in s.provider_ids.items()),
-                              "tracked" if s.tracked else "UNTRACKED")
-            self.console.print(table, no_wrap=True, crop=False)
+            found = listing.services
+            self._print_table({
+                "service": [s.service_name for s in found],
+                "provider": [s.provider for s in found],
+                "status": [s.provider_status for s in found],
+                "ids": [" ".join(f"{k}={v}" for k, v in s.provider_ids.items()) for s in found],
+                "local state": ["tracked" if s.tracked else "UNTRACKED" for s in found],
+            }, styles={(i, "local state"): table.YELLOW for i, s in enumerate(found)
+                       if not s.tracked})
             if not all(s.tracked for s in listing.services):
                 self.note("Untracked services still run and bill: `tuna destroy --service-name "
                           "NAME` removes one.")
@@ -170,9 +165,10 @@ class Output:
 
     def _text_CheckReport(self, report) -> None:
         for check in report.checks:
-            mark = "[green]ok[/green]" if check.ok else "[red]FAIL[/red]"
+            mark = table.style("ok  ", table.GREEN, self.colour) if check.ok else \
+                table.style("FAIL", table.RED, self.colour)
             fix = f" -> {check.fix}" if not check.ok and check.fix else ""
-            self.console.print(f"{mark}  {check.name}: {check.detail}{fix}")
+            self.note(f"{mark}  {check.name}: {check.detail}{fix}")
 
     def _text_DestroyReport(self, report) -> None:
         for name in report.destroyed:
@@ -194,7 +190,7 @@ class Output:
 
     @contextlib.contextmanager
     def deploy_events(self):
-        events = _DeployEvents(self.console)
+        events = _DeployEvents(self.stream, self.json_mode)
         try:
             yield events
         finally:
@@ -266,15 +262,19 @@ class Output:
 class _DeployEvents:
     """Progress of a deploy: a live spinner with elapsed time on a terminal, plain lines else."""
 
-    def __init__(self, console):
-        self.console = console
+    def __init__(self, stream, json_mode: bool):
+        self.stream, self.json_mode = stream, json_mode
         self.started = time.monotonic()
         self._live = None
         self._task = None
 
     def _line(self, message: str) -> None:
         elapsed = time.monotonic() - self.started
-        self.console.print(f"[{elapsed:6.1f}s] {message}", markup=False)
+        if self._live is not None:  # through rich, so the spinner stays below the lines
+            self._live.console.print(f"[{elapsed:6.1f}s] {message}", markup=False,
+                                     highlight=False)
+        else:
+            print(f"[{elapsed:6.1f}s] {message}", file=self.stream, flush=True)
 
     def created(self, provider_ids: dict[str, str]) -> None:
         self._line("Created " + ", ".join(f"{k}={v}" for k, v in provider_ids.items()))
@@ -284,13 +284,15 @@ class _DeployEvents:
 
     def status(self, provider_status: str, elapsed_s: float) -> None:
         self._line(f"status {provider_status} ({elapsed_s:.0f}s since push)")
-        if not self.console.is_terminal:
+        if not self.stream.isatty():
             return
         if self._live is None:
+            from rich.console import Console
             from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
             self._live = Progress(SpinnerColumn(), TextColumn("{task.description}"),
-                                  TimeElapsedColumn(), console=self.console, transient=True)
+                                  TimeElapsedColumn(), transient=True,
+                                  console=Console(stderr=self.json_mode, highlight=False))
             self._live.start()
             self._task = self._live.add_task(provider_status)
         self._live.update(self._task, description=f"waiting: {provider_status}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from tuna import catalog, registry
-from tuna.errors import TunaError, UsageError
+from tuna.errors import UsageError
 
 
 @dataclass(frozen=True)
@@ -33,10 +33,7 @@ def _unavailable(providers: list[str]) -> dict[str, str]:
         if name not in installed:
             why[name] = f"not installed: no tuna plugin for {name} is installed"
             continue
-        try:
-            hint = registry.missing_requirements(registry.provider_class(name))
-        except TunaError as exc:
-            hint = str(exc)
+        hint = registry.missing_requirements(name)
         if hint:
             why[name] = f"not installed: {hint}"
     return why

@@ -95,9 +95,6 @@ class InferenceProvider(abc.ABC):
     """A serverless GPU platform that serves a model with vLLM behind an OpenAI-compatible URL."""
 
     name: ClassVar[str]
-    # The optional extra of tuna that brings what the provider needs, and modules proving it is there.
-    extra: ClassVar[str | None] = None
-    requires: ClassVar[tuple[str, ...]] = ()
     # What it cannot do at all, and the values it accepts, each with the reason users will read.
     unsupported: ClassVar[Mapping[Feature, str]] = {}
     limits: ClassVar[tuple[Limit, ...]] = ()

@@ -20,7 +20,8 @@ if TYPE_CHECKING:
     from tuna.providers.baseten.api import BasetenApi
 
 LOG_TAIL_LINES = 20
-SETTLE_READS = 10  # reads of the environment while Baseten applies autoscaling
+SETTLE_READS = 20  # reads of the environment while Baseten applies autoscaling...
+SETTLE_INTERVAL_S = 0.25  # ...this far apart (TUNA_POLL_INTERVAL caps it)
 MANAGED_BY = "tuna"
 
 
@@ -114,7 +115,7 @@ def apply_autoscaling(api: BasetenApi, model_id: str, wanted: dict, events: Depl
                 live = api.get_environment(model_id).get("autoscaling_settings") or {}
                 if not autoscaling_differences(wanted, live):
                     break
-                sleep(wait.poll_intervals()[0])
+                sleep(min(SETTLE_INTERVAL_S, wait.poll_intervals()[1]))
     except ApiError as exc:
         events.progress(f"Warning: autoscaling not applied ({exc}); `tuna status` shows what holds")
         return {}
@@ -126,6 +127,19 @@ def apply_autoscaling(api: BasetenApi, model_id: str, wanted: dict, events: Depl
     else:
         events.progress("Autoscaling holds: " + _settings_text({k: live[k] for k in wanted}))
     return live
+
+
+def send_autoscaling(api: BasetenApi, model_id: str, wanted: dict, events: DeployEvents) -> None:
+    """For a deploy that does not wait: send the settings once. Baseten applies them
+    asynchronously and may replace them with its defaults at the first promotion, which tuna
+    does not wait for here: `tuna wait` and `tuna status` see what holds."""
+    try:
+        api.update_autoscaling(model_id, wanted)
+    except ApiError as exc:
+        events.progress(f"Warning: autoscaling not sent ({exc})")
+        return
+    events.progress(f"Autoscaling sent: {_settings_text(wanted)}; `tuna wait` makes sure it "
+                    "holds once the deployment is production")
 
 
 def log_tail(api: BasetenApi, pushed: push.Pushed, since_ms: int) -> str:
@@ -155,7 +169,6 @@ def deploy(api: BasetenApi, key: str, plan: Plan, events: DeployEvents,
         events.progress("Autoscaling is left as it is until the new deployment is production; "
                         "deploy without --no-wait to apply it")
     else:
-        # Baseten may replace these with its defaults at the first promotion.
-        apply_autoscaling(api, pushed.model_id, wanted, events)
+        send_autoscaling(api, pushed.model_id, wanted, events)
     return DeploymentResult(request.service_name, "baseten", status, ids, url, request.model,
                             curl_example(url, request.model), replicas)

@@ -22,8 +22,6 @@ from tuna.providers.baseten.errors import NotFound
 
 class BasetenProvider(InferenceProvider):
     name = "baseten"
-    extra = "baseten"
-    requires = ("truss",)
     limits = (
         Limit(TP_SIZE, {1, 2, 4, 8}, "a Baseten replica has 1, 2, 4 or 8 GPUs"),
         Limit(TP_SIZE, {1}, "an H100 MIG slice is a single GPU", frozenset({"H100_MIG_40GB"})),

@@ -21,6 +21,8 @@ STOPPED = frozenset({"DEACTIVATING", "INACTIVE"})
 
 MIN_INTERVAL_S = 0.5
 MAX_INTERVAL_S = 10.0
+# Ready but not yet production: Baseten promotes within moments, so look again soon.
+IMMINENT = frozenset({"PROMOTING"})
 
 
 def tuna_status(baseten_status: str) -> Status:
@@ -59,10 +61,11 @@ def wait_until_ready(read_status: Callable[[], str], on_change: Callable[[str, f
                      timeout_s: float, on_error: Callable[[str], None] = lambda _: None,
                      clock: Callable[[], float] = time.monotonic,
                      sleep: Callable[[float], None] = time.sleep) -> Outcome:
-    """Poll until ready or failed. The pause grows with the elapsed time (a tenth of it, within
-    the bounds of poll_intervals), so a quick deploy is noticed quickly and a long build does
-    not spend the workspace's shared rate limit. Transient API errors (after the HTTP layer's
-    own retries) do not end the wait; the deadline does."""
+    """Poll until ready or failed. The pause grows with the elapsed time (a twentieth of it,
+    within the bounds of poll_intervals), so a quick deploy is noticed quickly and a long build
+    does not spend the workspace's shared rate limit; an IMMINENT status is read again at the
+    shortest pause. Transient API errors (after the HTTP layer's own retries) do not end the
+    wait; the deadline does."""
     shortest, longest = poll_intervals()
     start = clock()
     last, reads, error = None, 0, None
@@ -88,4 +91,5 @@ def wait_until_ready(read_status: Callable[[], str], on_change: Callable[[str, f
                 f"(--timeout {timeout_s:g})" + (f"; last API error: {error}" if error else "")
                 + "; it keeps deploying remotely"
             )
-        sleep(min(max(elapsed / 10, shortest), longest, timeout_s - elapsed))
+        pause = shortest if status in IMMINENT else max(elapsed / 20, shortest)
+        sleep(min(pause, longest, timeout_s - elapsed))
