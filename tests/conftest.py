@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.fake_baseten import FakeBaseten
+from tests.fake_hub import FakeHub
 from tuna.state import StateStore
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -35,18 +36,27 @@ def fake():
 
 
 @pytest.fixture
+def hub():
+    server = FakeHub().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
 def state_dir(tmp_path) -> Path:
     return tmp_path / "state"
 
 
 @pytest.fixture
-def tuna_env(fake, state_dir, tmp_path) -> dict[str, str]:
+def tuna_env(fake, hub, state_dir, tmp_path) -> dict[str, str]:
     """Environment for a tuna process that talks only to the fake.
 
     After the test, every model a push created that still exists on the fake must be known to
     tuna's state as a live record: tuna never leaves a paid model it could not destroy."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("BASETEN_", "TUNA_"))}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("BASETEN_", "TUNA_", "HF_"))}
     env.update(
+        HF_ENDPOINT=hub.url,  # the model check reads the loopback Hub, never the internet
+        HF_HOME=str(tmp_path / "hf-home"),
         BASETEN_API_KEY=API_KEY,
         BASETEN_API_URL=fake.url,
         BASETEN_REMOTE_URL=fake.url,

@@ -12,8 +12,9 @@ from tuna.state import StateStore
 
 
 def test_one_render_one_truss_process_and_the_record_holds_the_deployed_request(
-        fake, tmp_path, monkeypatch):
-    for name, value in {"BASETEN_API_KEY": API_KEY, "BASETEN_API_URL": fake.url,
+        fake, hub, tmp_path, monkeypatch):
+    for name, value in {"HF_ENDPOINT": hub.url, "HF_HOME": str(tmp_path / "hf"),
+                        "BASETEN_API_KEY": API_KEY, "BASETEN_API_URL": fake.url,
                         "BASETEN_REMOTE_URL": fake.url, "TUNA_STATE_DIR": str(tmp_path / "state"),
                         "TUNA_POLL_INTERVAL": "0.01", "HOME": str(tmp_path)}.items():
         monkeypatch.setenv(name, value)

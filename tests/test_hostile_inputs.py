@@ -61,6 +61,7 @@ def isolated(monkeypatch, fake, tmp_path):
     monkeypatch.setenv("BASETEN_API_KEY", "k")
     monkeypatch.setenv("BASETEN_API_URL", fake.url)
     monkeypatch.setenv("BASETEN_REMOTE_URL", fake.url)
+    monkeypatch.setenv("HF_ENDPOINT", "http://127.0.0.1:9")  # refused before any model check
     monkeypatch.chdir(tmp_path)
     return state
 

@@ -94,6 +94,8 @@ TUNA_ENVIRONMENT = {
     "TUNA_STATE_DIR": "where the state database lives (default ~/.tuna)",
     "TUNA_POLL_INTERVAL": "longest pause in seconds between status or log reads",
     "TUNA_DEBUG": "set to 1 to show the traceback of an unexpected error",
+    "HF_ENDPOINT": "the Hugging Face Hub the model check reads (default https://huggingface.co)",
+    "HF_TOKEN": "a Hugging Face token, for checking gated models' config.json",
 }
 
 

@@ -80,6 +80,9 @@ def _deploy_arguments(p) -> None:
                    help="roll a new version of a live service out behind its endpoint")
     p.add_argument("--yes", action="store_true",
                    help="with --update: confirm that the service is to serve a different --model")
+    p.add_argument("--skip-model-check", action="store_true",
+                   help="do not read the model from the Hugging Face Hub first (for a model the "
+                   "Hub does not describe, e.g. a private mirror)")
     p.add_argument("--no-wait", action="store_true",
                    help="return once the deployment is created, without waiting for it")
     p.add_argument("--timeout", type=duration, default=DEFAULT_TIMEOUT,
@@ -89,6 +92,8 @@ def _deploy_arguments(p) -> None:
 
 STATE = Environment(("TUNA_STATE_DIR", "TUNA_DEBUG"))
 REMOTE = Environment(("TUNA_STATE_DIR", "TUNA_POLL_INTERVAL", "TUNA_DEBUG"), providers=True)
+DEPLOY = Environment(("TUNA_STATE_DIR", "TUNA_POLL_INTERVAL", "HF_ENDPOINT", "HF_TOKEN",
+                      "TUNA_DEBUG"), providers=True)
 
 
 def _request(args):
@@ -106,7 +111,7 @@ def _request(args):
 
 @command("deploy", "deploy a model (or render it offline with --dry-run)",
          "tuna deploy --model Qwen/Qwen3-0.6B --gpu L4 --serverless-provider baseten",
-         _deploy_arguments, REMOTE)
+         _deploy_arguments, DEPLOY)
 def run_deploy(args, out) -> int:
     from tuna import deploying
 
@@ -119,7 +124,8 @@ def run_deploy(args, out) -> int:
             raise UsageError("--force goes with --dry-run")
         return out.show(deploying.deploy(_store(), request, args.serverless_provider, events,
                                          None if args.no_wait else args.timeout, args.update,
-                                         replace_model=args.yes))
+                                         replace_model=args.yes,
+                                         skip_model_check=args.skip_model_check))
 
 
 # --- inspect ---------------------------------------------------------------------------------
@@ -255,16 +261,38 @@ def run_show_gpus(args, out) -> int:
 
 
 def _check_arguments(p) -> None:
-    p.add_argument("--provider", required=True, type=lower, help="the provider plugin, e.g. baseten")
+    from tuna.models import DeployRequest
+
+    p.add_argument("--provider", type=lower,
+                   help="check this provider's account (key, tools); with --model, the provider "
+                   "to check the model for (default: the cheapest installed one)")
+    p.add_argument("--model", help="check this Hugging Face model on --gpu, as deploy does")
+    p.add_argument("--gpu", help="with --model: the GPU, e.g. L4")
+    _number(p, "--tp-size", DeployRequest, "with --model: GPUs per replica")
+    _number(p, "--max-model-len", DeployRequest, "with --model: context length in tokens")
+    p.add_argument("--quantization", metavar="METHOD", help="with --model: vLLM method")
+    p.add_argument("--revision", default=default(DeployRequest, "revision"),
+                   help="with --model: branch, tag or commit")
     json_flag(p)
 
 
-@command("check", "check that a provider account is usable (key, tools)",
-         "tuna check --provider baseten", _check_arguments,
-         Environment(providers=True))
+@command("check", "check a provider account, or a model on a GPU, before deploying",
+         "tuna check --model Qwen/Qwen3-0.6B --gpu L4", _check_arguments,
+         Environment(("HF_ENDPOINT", "HF_TOKEN", "TUNA_DEBUG"), providers=True))
 def run_check(args, out) -> int:
     from tuna import lifecycle
+    from tuna.models import DeployRequest
 
-    report = lifecycle.check(args.provider)
+    if args.model:
+        if not args.gpu:
+            raise UsageError("tuna check: --model needs --gpu (see `tuna check --help`)")
+        report = lifecycle.check_model(DeployRequest(
+            args.model, args.gpu, tp_size=args.tp_size, max_model_len=args.max_model_len,
+            quantization=args.quantization, revision=args.revision), args.provider)
+    elif args.provider:
+        report = lifecycle.check(args.provider)
+    else:
+        raise UsageError("tuna check: pass --provider P, or --model M --gpu G "
+                         "(see `tuna check --help`)")
     out.show(report)
     return 0 if report.ok else 1

@@ -8,14 +8,16 @@ destroyed only on the provider's word.
 from __future__ import annotations
 
 import os
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
-from tuna import cost
+from tuna import cost, model_check
 from tuna.errors import (Interrupted, NameTaken, PreflightFailed, StillDeploying, TunaError,
                          UsageError)
 from tuna.models import DeploymentResult, DeployRequest, Feature, Plan, Record, Status
-from tuna.prepare import prepare
-from tuna.provider import DeployEvents, InferenceProvider
+from tuna.model_check import ModelReport
+from tuna.prepare import Prepared, alternatives, prepare
+from tuna.provider import DeployEvents, InferenceProvider, Preflight
 from tuna.state import KEEP, StateStore
 
 # Beside the files of a dry run: which service they were rendered for, so a later dry run
@@ -30,18 +32,27 @@ class DryRun:
     written: list[str]
     validated_by: str
 
+    @property
+    def model_not_checked(self) -> str:
+        request = self.plan.request
+        return (f"the model was not checked (a dry run stays offline): `tuna check --model "
+                f"{request.model} --gpu {request.gpu}` reads it from the Hub")
+
     def to_json(self) -> dict:
         return {"dry_run": True, **self.plan.to_json(), "directory": self.directory,
-                "files": self.written, "validated_by": self.validated_by}
+                "files": self.written, "validated_by": self.validated_by,
+                "model_check": None, "model_not_checked": self.model_not_checked}
 
 
 @dataclass(frozen=True)
 class Deployed:
     result: DeploymentResult
     plan: Plan
+    model_check: ModelReport | None = None  # None: not checked (skipped, or no Hub)
 
     def to_json(self) -> dict:
-        return {**self.result.to_json(), "summary": self.plan.summary}
+        return {**self.result.to_json(), "summary": self.plan.summary,
+                "model_check": self.model_check and self.model_check.to_json()}
 
 
 def _owner(service_name: str, provider: str) -> str:
@@ -157,9 +168,30 @@ def record_failure(store: StateStore, record: Record, exc: Exception, updating: 
                         "tuna waited for it") from None
 
 
+def _check_model(hub: Future | None, prepared: Prepared, preflight: Preflight,
+                 ui: DeployEvents) -> ModelReport | None:
+    """Refuse what the model cannot serve; without the Hub, say it was not checked and go on
+    (the provider fetches the weights itself, and a user behind a proxy must still deploy)."""
+    if hub is None:
+        ui.progress("Model not checked (--skip-model-check)")
+        return None
+    try:
+        facts = hub.result()
+    except model_check.HubUnreachable as exc:
+        ui.progress(f"Warning: model not checked: {exc}; deploying anyway")
+        return None
+    report = model_check.check(
+        facts, preflight.request, prepared.offer.vram_gb,
+        lambda: alternatives(prepared.provider, preflight.request),
+        token_reaches_provider=preflight.request.hf_secret is not None,
+        provider=prepared.provider.name)
+    ui.progress("Model checked: " + "; ".join(f"{k} {v}" for k, v in report.checked.items()))
+    return report
+
+
 def deploy(store: StateStore, request: DeployRequest, provider_name: str | None,
            ui: DeployEvents, wait_timeout: float | None, update: bool = False,
-           replace_model: bool = False) -> Deployed:
+           replace_model: bool = False, skip_model_check: bool = False) -> Deployed:
     """Prepare once (provider, offer, refusals), check with the provider, plan what it will
     serve, then deploy that plan."""
     prepared = prepare(request, provider_name)
@@ -167,7 +199,12 @@ def deploy(store: StateStore, request: DeployRequest, provider_name: str | None,
     if prepared.choice:
         ui.progress(prepared.choice)
     previous = _service_to_update(store, provider, prepared.request, update, replace_model)
-    preflight = provider.preflight(prepared.request, previous)
+    # The Hub is read while the provider checks the account: the check adds little wall time.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        hub = None if skip_model_check else pool.submit(
+            model_check.fetch, prepared.request.model, prepared.request.revision)
+        preflight = provider.preflight(prepared.request, previous)
+        report = _check_model(hub, prepared, preflight, ui)
     if preflight.failed:
         raise PreflightFailed(provider.name, preflight.failed)
     plan = provider.plan(preflight.request)
@@ -194,4 +231,4 @@ def deploy(store: StateStore, request: DeployRequest, provider_name: str | None,
                                  f"`tuna destroy --service-name {name}` removes it") from None
         raise
     record_outcome(store, record, result, plan.request, updating=previous is not None)
-    return Deployed(result, plan)
+    return Deployed(result, plan, report)

@@ -187,6 +187,7 @@ class Output:
             self.note(f"  {path}")
         for key, value in dry.plan.summary.items():
             self.note(f"{key:>13}: {value}")
+        self.note(f"Note: {dry.model_not_checked}.")
 
     @contextlib.contextmanager
     def deploy_events(self):
@@ -205,6 +206,8 @@ class Output:
         self.note(f"OpenAI base URL: {result.endpoint_url}")
         self.note(f"Model name:      {result.served_model_name}")
         self.note(f"Cost:            {plan.summary.get('price', 'see tuna show-gpus')}")
+        if deployed.model_check:
+            self.note(f"Model checked:   {deployed.model_check.checked.get('memory', 'yes')}")
         if result.example:
             self.note("Try it:")
             self.note(result.example)

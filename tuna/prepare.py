@@ -63,3 +63,16 @@ def prepare(request: DeployRequest, provider_name: str | None) -> Prepared:
         f"no installed provider can serve this on {request.gpu}"
         + (f": {'; '.join(refused)}" if refused else f"; installed: {', '.join(installed) or 'none'}")
     )
+
+
+def alternatives(provider: InferenceProvider, request: DeployRequest
+                 ) -> list[tuple[str, int, float, float]]:
+    """(GPU, GPUs per replica, GPU memory in GB, price per replica-hour) of every shape the
+    provider offers and would accept for this request: what a refusal can suggest instead."""
+    found = []
+    for offer in catalog.load().offers_for(provider=provider.name):
+        for tp_size in (1, 2, 4, 8):
+            if not provider.refusals(replace(request, gpu=offer.gpu, tp_size=tp_size)):
+                found.append((offer.gpu, tp_size, offer.vram_gb,
+                              offer.price_per_gpu_hour * tp_size))
+    return found

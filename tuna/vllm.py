@@ -22,6 +22,10 @@ def default_image() -> str:
     return _facts()["image"]
 
 
+def gpu_memory_utilization() -> float:
+    return float(_facts()["gpu_memory_utilization"])
+
+
 def quantization_methods() -> tuple[str, ...]:
     return tuple(_facts()["quantization_min_capability"])
 

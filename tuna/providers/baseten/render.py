@@ -37,7 +37,7 @@ def vllm_argv(request: DeployRequest) -> list[str]:
         "--port", str(SERVER_PORT),
         "--max-model-len", str(request.max_model_len),
         "--tensor-parallel-size", str(request.tp_size),
-        "--gpu-memory-utilization", "0.95",
+        "--gpu-memory-utilization", str(vllm.gpu_memory_utilization()),
         # A custom server ignores Truss's predict_concurrency: vLLM's own bound on the requests
         # batched at once is what --concurrency means.
         "--max-num-seqs", str(request.scaling.concurrency),

@@ -1,0 +1,247 @@
+"""Know the model before paying: read it from the Hugging Face Hub and refuse what vLLM would only
+refuse at engine start, minutes into a paid deploy (baseten-facts.md, section 7).
+
+Every provider benefits: the host runs this before anything remote exists. huggingface_hub
+honours HF_ENDPOINT (a mirror, or the tests' loopback Hub) and a locally set HF_TOKEN.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from tuna import vllm
+from tuna.errors import TunaError, UsageError
+from tuna.models import Check, DeployRequest
+
+GIB = 2**30
+# Per GPU, beyond weights and KV cache: the CUDA context, activations while vLLM profiles the
+# largest batch, the sampler and (without --enforce-eager) CUDA graphs. vLLM measures the real
+# figure at start; this is a deliberately round allowance, not a measurement.
+RUNTIME_OVERHEAD_GIB = 2.0
+KV_CACHE_BYTES = 2  # vLLM's default KV cache dtype follows the model's: bf16 or fp16
+# Methods vLLM can apply to an unquantized checkpoint while loading it; with any other, the
+# checkpoint must already be quantized that way.
+ONLINE_METHODS = {"fp8": 1.0, "bitsandbytes": 0.5}
+# A checkpoint's quant_method and the --quantization values that load it.
+COMPATIBLE = {"awq": {"awq", "awq_marlin"}, "gptq": {"gptq", "gptq_marlin"}}
+
+
+class HubUnreachable(TunaError):
+    """The Hub did not answer: the model is not checked, and the deploy goes on."""
+
+
+@dataclass(frozen=True)
+class ModelFacts:
+    """What the Hub shows of one model at one revision."""
+
+    model: str
+    revision: str
+    sha: str | None
+    gated: bool
+    parameters: int | None  # from the Hub's safetensors metadata, shown even for gated models
+    config: dict | None  # config.json; None when closed to us (gated) or absent
+    closed: str | None = None  # why config.json could not be read
+
+
+@dataclass(frozen=True)
+class MemoryEstimate:
+    """Bytes per GPU: see estimate_memory."""
+
+    weights: float
+    kv_cache: float | None  # None when config.json could not be read
+    overhead: float
+    available: float
+
+    @property
+    def needed(self) -> float:
+        return self.weights + (self.kv_cache or 0.0) + self.overhead
+
+    @property
+    def fits(self) -> bool:
+        return self.needed <= self.available
+
+    def text(self) -> str:
+        kv = f" + KV cache {self.kv_cache / GIB:.2f}" if self.kv_cache is not None else ""
+        unknown = "; KV cache unknown" if self.kv_cache is None else ""
+        return (f"~{self.needed / GIB:.1f} GiB per GPU (weights {self.weights / GIB:.2f}{kv} + "
+                f"runtime {self.overhead / GIB:.1f}{unknown}) of {self.available / GIB:.1f} GiB")
+
+
+@dataclass
+class ModelReport:
+    """What the check found, for the deploy summary, `tuna check` and --json."""
+
+    model: str
+    checked: dict[str, str] = field(default_factory=dict)
+    not_checked: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict:
+        return {"model": self.model, "checked": self.checked, "not_checked": self.not_checked}
+
+    def checks(self) -> list[Check]:
+        return ([Check(name, True, detail) for name, detail in self.checked.items()]
+                + [Check("not checked", True, why) for why in self.not_checked])
+
+
+def fetch(model: str, revision: str) -> ModelFacts:
+    """Read the model's Hub metadata and config.json; UsageError when the model or revision
+    does not exist, HubUnreachable when the Hub does not answer."""
+    from huggingface_hub import HfApi, hf_hub_download
+    from huggingface_hub.errors import (EntryNotFoundError, GatedRepoError,
+                                        RepositoryNotFoundError, RevisionNotFoundError)
+
+    try:
+        info = HfApi().model_info(model, revision=revision)
+    except RevisionNotFoundError:
+        raise UsageError(f"--revision: {model} has no revision {revision!r} on the Hugging Face "
+                         "Hub") from None
+    except RepositoryNotFoundError:
+        raise UsageError(f"--model: {model} does not exist on the Hugging Face Hub (or is private "
+                         "and no HF_TOKEN here can see it)") from None
+    except Exception as exc:  # HfHubHTTPError, or the HTTP client's own transport errors
+        raise HubUnreachable(f"the Hugging Face Hub did not answer ({type(exc).__name__})") from None
+    safetensors = getattr(info, "safetensors", None)
+    facts = dict(model=model, revision=revision, sha=info.sha, gated=bool(info.gated),
+                 parameters=getattr(safetensors, "total", None))
+    try:
+        path = hf_hub_download(model, "config.json", revision=info.sha or revision)
+    except GatedRepoError:
+        return ModelFacts(**facts, config=None, closed="its config.json is gated; set HF_TOKEN "
+                          "to a token with access to check it")
+    except EntryNotFoundError:
+        return ModelFacts(**facts, config=None, closed="it has no config.json")
+    with open(path, encoding="utf-8") as file:
+        return ModelFacts(**facts, config=json.load(file))
+
+
+def context_limit(config: dict) -> int | None:
+    """The longest --max-model-len vLLM accepts, as vLLM derives it (vllm/config: the smallest
+    of the length keys, times a rope scaling's factor; yarn scales its original length)."""
+    keys = ("max_position_embeddings", "n_positions", "max_seq_len", "seq_length",
+            "model_max_length", "max_sequence_length", "max_seq_length", "seq_len")
+    lengths = [config[key] for key in keys if isinstance(config.get(key), int)]
+    if not lengths:
+        return None
+    limit = min(lengths)
+    scaling = config.get("rope_scaling") or {}
+    kind = scaling.get("rope_type") or scaling.get("type")
+    if scaling and kind not in ("su", "longrope", "llama3") and "factor" in scaling:
+        if kind == "yarn":
+            limit = scaling.get("original_max_position_embeddings", limit)
+        limit = int(limit * scaling["factor"])
+    return limit
+
+
+def checkpoint_quantization(config: dict | None) -> str | None:
+    return ((config or {}).get("quantization_config") or {}).get("quant_method")
+
+
+def bytes_per_parameter(config: dict | None, quantization: str | None) -> float:
+    """vLLM loads unquantized weights as bf16 or fp16 (2 bytes); a quantized checkpoint stores
+    its `bits`; fp8 and bitsandbytes can quantize while loading."""
+    quant = (config or {}).get("quantization_config") or {}
+    if quant.get("bits"):
+        return quant["bits"] / 8
+    if quant.get("quant_method") == "fp8":
+        return 1.0
+    if quant.get("load_in_4bit"):
+        return 0.5
+    return ONLINE_METHODS.get(quantization or "", 2.0)
+
+
+def estimate_memory(facts: ModelFacts, request: DeployRequest, vram_gb: float) -> MemoryEstimate:
+    """Memory one GPU needs, against what vLLM may use of it:
+
+    weights  = parameters x bytes per parameter / tp
+    KV cache = 2 (K and V) x layers x ceil(KV heads / tp) x head dim x 2 bytes x max-model-len
+               (one sequence of the full context: the least vLLM must fit to start)
+    runtime  = RUNTIME_OVERHEAD_GIB
+    has      = the GPU's memory (catalog GB, 10^9 bytes) x vLLM's --gpu-memory-utilization
+
+    Sources: vLLM's docs on GPU memory and the KV cache (each token stores a key and a value
+    vector per layer and KV head), and baseten-facts.md, section 7.
+    """
+    tp = request.tp_size
+    weights = (facts.parameters or 0) * bytes_per_parameter(facts.config, request.quantization) / tp
+    kv = None
+    config = facts.config or {}
+    heads = config.get("num_attention_heads")
+    if config.get("num_hidden_layers") and heads:
+        kv_heads = config.get("num_key_value_heads") or heads
+        head_dim = config.get("head_dim") or config["hidden_size"] // heads
+        kv = (2 * config["num_hidden_layers"] * math.ceil(kv_heads / tp) * head_dim
+              * KV_CACHE_BYTES * request.max_model_len)
+    return MemoryEstimate(weights, kv, RUNTIME_OVERHEAD_GIB * GIB,
+                          vram_gb * 1e9 * vllm.gpu_memory_utilization())
+
+
+def _fits(facts: ModelFacts, request: DeployRequest, vram_gb: float) -> bool:
+    heads = (facts.config or {}).get("num_attention_heads")
+    divides = not heads or heads % request.tp_size == 0
+    return divides and estimate_memory(facts, request, vram_gb).fits
+
+
+def _suggestion(facts: ModelFacts, request: DeployRequest,
+                shapes: list[tuple[str, int, float, float]]) -> str:
+    """The smallest --tp-size that fits on the same GPU, and the cheapest shape that fits."""
+    from dataclasses import replace
+
+    fitting = [s for s in shapes if _fits(facts, replace(request, gpu=s[0], tp_size=s[1]), s[2])]
+    if not fitting:
+        return "; no GPU the provider offers fits it"
+    same = [s for s in fitting if s[0] == request.gpu]
+    cheapest = min(fitting, key=lambda s: s[3])
+    elsewhere = (f"{cheapest[1]} x {cheapest[0]} (--gpu {cheapest[0]} --tp-size {cheapest[1]}, "
+                 f"${cheapest[3]:.2f}/hour per replica)")
+    if not same:
+        return f"; it fits on {elsewhere}"
+    smallest = min(same, key=lambda s: s[1])
+    here = f"; it fits with --tp-size {smallest[1]} on {smallest[0]} (${smallest[3]:.2f}/hour per replica)"
+    return here if cheapest[0] == request.gpu else f"{here}, or most cheaply on {elsewhere}"
+
+
+def check(facts: ModelFacts, request: DeployRequest, vram_gb: float,
+          alternatives: Callable[[], list[tuple[str, int, float, float]]],
+          token_reaches_provider: bool, provider: str) -> ModelReport:
+    """Refuse (UsageError) what cannot serve; report what was checked. `alternatives` lists
+    (gpu, tp, vram_gb, price per replica-hour) the provider would accept, for a suggestion."""
+    report = ModelReport(f"{facts.model}@{facts.sha or facts.revision}")
+    config = facts.config
+    if facts.gated and not token_reaches_provider:
+        raise UsageError(f"--model: {facts.model} is gated and no Hugging Face token will reach "
+                         f"{provider}: pass --hf-secret NAME, a {provider} secret holding a token "
+                         "with access to it")
+    if config is None:
+        report.not_checked.append(f"context limit, tensor parallelism, KV cache: {facts.closed}")
+    else:
+        heads = config.get("num_attention_heads")
+        if heads and heads % request.tp_size:
+            fine = [str(n) for n in (1, 2, 4, 8) if heads % n == 0]
+            raise UsageError(f"--tp-size {request.tp_size} does not divide {facts.model}'s {heads} "
+                             f"attention heads; use --tp-size {' or '.join(fine)}")
+        limit = context_limit(config)
+        if limit and request.max_model_len > limit:
+            raise UsageError(f"--max-model-len {request.max_model_len} exceeds {facts.model}'s "
+                             f"limit of {limit} tokens; use --max-model-len {limit}")
+        own = checkpoint_quantization(config)
+        if own and request.quantization and request.quantization not in COMPATIBLE.get(own, {own}):
+            raise UsageError(f"--quantization {request.quantization} contradicts {facts.model}'s "
+                             f"own quantization ({own}); drop --quantization or use {own}")
+        if limit:
+            report.checked["context limit"] = f"{limit} tokens (asked {request.max_model_len})"
+        if heads:
+            report.checked["attention heads"] = f"{heads}, divisible by --tp-size {request.tp_size}"
+        report.checked["dtype"] = str(config.get("torch_dtype") or config.get("dtype") or "unknown")
+    if facts.parameters is None:
+        report.not_checked.append("memory: the Hub shows no parameter count")
+        return report
+    report.checked["parameters"] = f"{facts.parameters / 1e9:.2f} B"
+    memory = estimate_memory(facts, request, vram_gb)
+    if not memory.fits:
+        raise UsageError(f"{facts.model} needs {memory.text()} on {request.tp_size} x "
+                         f"{request.gpu}: it does not fit{_suggestion(facts, request, alternatives())}")
+    report.checked["memory"] = memory.text()
+    return report
