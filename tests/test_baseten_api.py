@@ -6,7 +6,8 @@ import pytest
 import responses
 from responses import matchers
 
-from tuna.providers.baseten.api import ApiError, BasetenApi, KeyRejected, NotFound
+from tuna.http_errors import ApiError, KeyRejected, NotFound
+from tuna.providers.baseten.api import BasetenApi
 
 URL = "https://api.test"
 KEY = "secret-key-123"

@@ -122,7 +122,7 @@ def flaky(script):
 
 
 def test_transient_api_errors_do_not_end_the_wait():
-    from tuna.providers.baseten.api import ApiError
+    from tuna.http_errors import ApiError
 
     clock, errors = Clock(), []
     script = ["BUILDING", ApiError("GET", "/x", 503, ""), ApiError("GET", "/x", None, "reset"),
@@ -133,7 +133,7 @@ def test_transient_api_errors_do_not_end_the_wait():
 
 
 def test_transient_errors_until_the_deadline_time_out_with_the_last_error():
-    from tuna.providers.baseten.api import ApiError
+    from tuna.http_errors import ApiError
 
     clock = Clock()
     with pytest.raises(wait.WaitTimedOut, match=r"still BUILDING after 120 s .*HTTP 502"):
@@ -143,7 +143,7 @@ def test_transient_errors_until_the_deadline_time_out_with_the_last_error():
 
 
 def test_permanent_api_errors_end_the_wait_at_once():
-    from tuna.providers.baseten.api import KeyRejected, NotFound
+    from tuna.http_errors import KeyRejected, NotFound
 
     for error in (KeyRejected("GET", "/x", 401, "rejected"), NotFound("GET", "/x", 404, "")):
         with pytest.raises(type(error)):

@@ -12,7 +12,7 @@ from tuna.models import Check, DeployRequest, Record
 from tuna.provider import Preflight
 from tuna.providers.baseten import push, render
 from tuna.providers.baseten.credentials import KEY_HINT, api_key, client
-from tuna.providers.baseten.errors import ApiError, KeyRejected
+from tuna.http_errors import ApiError, KeyRejected
 
 if TYPE_CHECKING:
     from tuna.providers.baseten.api import BasetenApi

@@ -14,7 +14,7 @@ from tuna.models import DeploymentResult, DeployRequest, Plan, Record, Status
 from tuna.provider import DeployEvents
 from tuna.providers.baseten import push, wait
 from tuna.providers.baseten.endpoint import curl_example, endpoint_url
-from tuna.providers.baseten.errors import ApiError, NotFound
+from tuna.http_errors import ApiError, NotFound
 
 if TYPE_CHECKING:
     from tuna.providers.baseten.api import BasetenApi

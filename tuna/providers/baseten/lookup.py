@@ -13,7 +13,7 @@ from tuna.errors import ProviderError
 from tuna.models import Record, RemoteService
 from tuna.providers.baseten import checks
 from tuna.providers.baseten.deploy import MANAGED_BY
-from tuna.providers.baseten.errors import NotFound
+from tuna.http_errors import NotFound
 
 if TYPE_CHECKING:
     from tuna.providers.baseten.api import BasetenApi

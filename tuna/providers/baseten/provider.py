@@ -17,7 +17,7 @@ from tuna.providers.baseten.credentials import client, required_api_key
 from tuna.providers.baseten.deploy import autoscaling_differences, autoscaling_settings
 from tuna.providers.baseten.endpoint import curl_example, endpoint_url
 from tuna.providers.baseten.push import Pushed
-from tuna.providers.baseten.errors import NotFound
+from tuna.http_errors import NotFound
 
 
 class BasetenProvider(InferenceProvider):

@@ -1,4 +1,4 @@
-"""Errors of Baseten's REST API, importable without the HTTP stack."""
+"""Errors of providers' REST APIs, importable without the HTTP stack."""
 
 from __future__ import annotations
 
@@ -6,10 +6,10 @@ from tuna.errors import ProviderError
 
 
 class ApiError(ProviderError):
-    def __init__(self, method: str, path: str, status: int | None, detail: str):
+    def __init__(self, method: str, path: str, status: int | None, detail: str,
+                 service: str = "API"):
         self.status = status
-        where = f"{method} {path}"
-        super().__init__(f"Baseten API {where} failed" + (f" (HTTP {status})" if status else "")
+        super().__init__(f"{service} {method} {path} failed" + (f" (HTTP {status})" if status else "")
                          + (f": {detail}" if detail else ""))
 
     @property

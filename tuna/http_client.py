@@ -1,0 +1,73 @@
+"""A JSON REST client for providers' management APIs.
+
+Retries are urllib3's: idempotent calls are retried on connection errors, 429 (honouring
+Retry-After) and 502/503/504, with bounded backoff. Every call has connect and read timeouts.
+Error messages carry the method, path and status, never request headers; a key a server echoes
+back is blanked.
+"""
+
+from __future__ import annotations
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
+
+from tuna.http_errors import ApiError, KeyRejected, NotFound
+
+TIMEOUT = (5.0, 30.0)  # connect, read (seconds)
+
+
+def _retry() -> Retry:
+    return Retry(
+        total=5, connect=5, read=2, status=5,
+        backoff_factor=0.25, backoff_max=4.0,
+        status_forcelist=(429, 502, 503, 504),
+        allowed_methods=frozenset({"GET", "DELETE", "PATCH", "HEAD"}),
+        respect_retry_after_header=True,
+        raise_on_status=False,
+    )
+
+
+class JsonClient:
+    service = "API"  # how errors name the API
+    key_hint = "check the API key"
+
+    def __init__(self, base_url: str, api_key: str, authorization: str):
+        self.base_url = base_url.rstrip("/")
+        self._api_key = api_key
+        self.session = requests.Session()
+        self.session.headers["Authorization"] = authorization
+        self.session.mount("https://", HTTPAdapter(max_retries=_retry()))
+        self.session.mount("http://", HTTPAdapter(max_retries=_retry()))
+
+    def _call(self, method: str, path: str, base_url: str | None = None, **kwargs) -> dict:
+        base = base_url or self.base_url
+        try:
+            response = self.session.request(method, base + path, timeout=TIMEOUT, **kwargs)
+        except requests.RequestException as exc:
+            raise ApiError(method, path, None, type(exc).__name__ + " reaching " + base,
+                           self.service) from None
+        if response.status_code in (401, 403):
+            raise KeyRejected(method, path, response.status_code,
+                              f"the API key was rejected; {self.key_hint}", self.service)
+        if response.status_code == 404:
+            raise NotFound(method, path, 404, "not found", self.service)
+        if not response.ok:
+            detail = _short(response).replace(self._api_key, "***")  # a server may echo headers
+            raise ApiError(method, path, response.status_code, detail, self.service)
+        if response.status_code == 204 or not response.content:
+            return {}
+        try:
+            return response.json()
+        except ValueError:
+            raise ApiError(method, path, response.status_code, "answer is not JSON",
+                           self.service) from None
+
+
+def _short(response: requests.Response) -> str:
+    try:
+        body = response.json()
+        detail = body.get("error") or body.get("message") or "" if isinstance(body, dict) else body
+    except ValueError:
+        detail = response.text
+    return " ".join(str(detail).split())[:200]
