@@ -11,6 +11,7 @@ import pytest
 
 from tests.fake_baseten import FakeBaseten
 from tests.fake_hub import FakeHub
+from tests.fake_runpod import FakeRunpod
 from tuna.state import StateStore
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -36,6 +37,13 @@ def fake():
 
 
 @pytest.fixture
+def runpod():
+    server = FakeRunpod().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
 def hub():
     server = FakeHub().start()
     yield server
@@ -48,18 +56,22 @@ def state_dir(tmp_path) -> Path:
 
 
 @pytest.fixture
-def tuna_env(fake, hub, state_dir, tmp_path) -> dict[str, str]:
+def tuna_env(fake, runpod, hub, state_dir, tmp_path) -> dict[str, str]:
     """Environment for a tuna process that talks only to the fake.
 
     After the test, every model a push created that still exists on the fake must be known to
     tuna's state as a live record: tuna never leaves a paid model it could not destroy."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("BASETEN_", "TUNA_", "HF_"))}
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("BASETEN_", "RUNPOD_", "TUNA_", "HF_"))}
     env.update(
         HF_ENDPOINT=hub.url,  # the model check reads the loopback Hub, never the internet
         HF_HOME=str(tmp_path / "hf-home"),
         BASETEN_API_KEY=API_KEY,
         BASETEN_API_URL=fake.url,
         BASETEN_REMOTE_URL=fake.url,
+        RUNPOD_API_KEY=runpod.api_key,
+        RUNPOD_API_URL=runpod.url + "/v1",
+        RUNPOD_SERVERLESS_URL=runpod.url + "/v2",
         TUNA_STATE_DIR=str(state_dir),
         TUNA_POLL_INTERVAL="0.01",
         HOME=str(tmp_path / "home"),  # no ~/.trussrc or other user files leak in
@@ -67,9 +79,13 @@ def tuna_env(fake, hub, state_dir, tmp_path) -> dict[str, str]:
     )
     yield env
     leftovers = {fake.models[i].name for i in fake.pushed & set(fake.models)}
-    if leftovers:
-        live = {r.service_name for r in StateStore(state_dir).list()}
-        assert leftovers <= live, f"models tuna does not know about: {leftovers - live}"
+    runpod_left = runpod.created & (set(runpod.templates) | set(runpod.endpoints))
+    if leftovers or runpod_left:
+        live = StateStore(state_dir).list()
+        names = {r.service_name for r in live}
+        assert leftovers <= names, f"models tuna does not know about: {leftovers - names}"
+        known = {i for r in live for i in r.provider_ids.values()}
+        assert runpod_left <= known, f"RunPod resources tuna does not know about: {runpod_left - known}"
 
 
 @pytest.fixture

@@ -22,7 +22,9 @@ import re
 import threading
 import time
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
+
+from tests.loopback import Fault, Faults, LoopbackServer
 
 READY_SCRIPT = ("BUILDING", "BUILDING", "DEPLOYING", "LOADING_MODEL", "ACTIVE")
 DEFAULT_AUTOSCALING = {"min_replica": 0, "max_replica": 1, "autoscaling_window": 60,
@@ -74,16 +76,9 @@ class Model:
     team: dict = field(default_factory=lambda: dict(DEFAULT_TEAMS[0]))
 
 
-@dataclass
-class Fault:
-    method: str
-    path: re.Pattern
-    status: int  # 0 drops the connection without an answer
-    times: int
-    headers: dict = field(default_factory=dict)
 
 
-class FakeBaseten:
+class FakeBaseten(LoopbackServer, Faults):
     def __init__(self, api_key: str = "fake-key-0123456789"):
         self.api_key = api_key
         self.models: dict[str, Model] = {}
@@ -104,12 +99,9 @@ class FakeBaseten:
         self.hostname = "https://model-{model_id}.api.baseten.co"
         self._ids = itertools.count(1)
         self._lock = threading.RLock()
-        self._server: ThreadingHTTPServer | None = None
 
     # --- test controls -------------------------------------------------------------------
 
-    def fail(self, method: str, path_pattern: str, status: int, times: int = 1, **headers):
-        self.faults.append(Fault(method, re.compile(path_pattern), status, times, headers))
 
     def add_model(self, name: str, script: tuple[str, ...] = ("ACTIVE",)) -> Model:
         with self._lock:
@@ -126,39 +118,14 @@ class FakeBaseten:
     def count(self, method: str, path_pattern: str) -> int:
         return sum(1 for m, p in self.requests if m == method and re.fullmatch(path_pattern, p))
 
-    @property
-    def url(self) -> str:
-        assert self._server is not None
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
 
-    def start(self) -> FakeBaseten:
-        fake = self
 
-        class Handler(_Handler):
-            baseten = fake
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        if self._server:
-            self._server.shutdown()
-            self._server.server_close()
 
     # --- internals -----------------------------------------------------------------------
 
     def _new_id(self, prefix: str) -> str:
         return f"{prefix}{next(self._ids):05d}"
 
-    def _take_fault(self, method: str, path: str) -> Fault | None:
-        with self._lock:
-            for fault in self.faults:
-                if fault.times > 0 and fault.method == method and fault.path.fullmatch(path):
-                    fault.times -= 1
-                    return fault
-        return None
 
     def _create(self, model: Model, config: dict, variables: dict, promote: bool = False
                 ) -> Deployment:
@@ -339,7 +306,7 @@ def _query_param(path: str, name: str) -> str | None:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
-    baseten: FakeBaseten
+    server_fake: FakeBaseten
 
     def log_message(self, *args):  # keep test output quiet
         pass
@@ -369,13 +336,13 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _authorized(self) -> bool:
         auth = self.headers.get("Authorization", "")
-        return auth in (f"Api-Key {self.baseten.api_key}", f"Bearer {self.baseten.api_key}")
+        return auth in (f"Api-Key {self.server_fake.api_key}", f"Bearer {self.server_fake.api_key}")
 
     def _handle(self, method: str) -> None:
-        fake = self.baseten
+        fake = self.server_fake
         body = self._body()
         fake.requests.append((method, self.path))
-        fault = fake._take_fault(method, self.path.split("?")[0])
+        fault = fake.take_fault(method, self.path.split("?")[0])
         if fault is not None:
             if fault.status == 0:
                 self.close_connection = True
@@ -422,3 +389,6 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_DELETE(self):
         self._handle("DELETE")
+
+
+FakeBaseten.handler = _Handler

@@ -12,8 +12,9 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
+
+from tests.loopback import LoopbackServer
 
 LLAMA3_ROPE = {"factor": 8.0, "low_freq_factor": 1.0, "high_freq_factor": 4.0,
                "original_max_position_embeddings": 8192, "rope_type": "llama3"}
@@ -61,35 +62,18 @@ MODELS: dict[str, dict] = {
 MODELS["unsloth/Qwen3-0.6B"]["config"] = MODELS["Qwen/Qwen3-0.6B"]["config"]
 
 
-class FakeHub:
+class FakeHub(LoopbackServer):
     def __init__(self, token: str = "hf_test_token_123"):
         self.token = token
         self.models = {name: dict(spec) for name, spec in MODELS.items()}
         self.requests: list[tuple[str, str]] = []
-        self._server: ThreadingHTTPServer | None = None
 
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
 
     @staticmethod
     def sha(model: str) -> str:
         return hashlib.sha1(model.encode()).hexdigest()
 
-    def start(self) -> FakeHub:
-        hub = self
 
-        class Handler(_Handler):
-            fake = hub
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
 
     def answer(self, method: str, path: str, authorized: bool) -> tuple[int, dict, bytes]:
         """(status, headers, body) as the Hub would send them."""
@@ -123,15 +107,15 @@ class FakeHub:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
-    fake: FakeHub
+    server_fake: FakeHub
 
     def log_message(self, *args):
         pass
 
     def _reply(self, method: str) -> None:
-        self.fake.requests.append((method, self.path))
-        authorized = self.headers.get("Authorization") == f"Bearer {self.fake.token}"
-        status, headers, body = self.fake.answer(method, self.path, authorized)
+        self.server_fake.requests.append((method, self.path))
+        authorized = self.headers.get("Authorization") == f"Bearer {self.server_fake.token}"
+        status, headers, body = self.server_fake.answer(method, self.path, authorized)
         self.send_response(status)
         for key, value in headers.items():
             self.send_header(key, value)
@@ -146,3 +130,6 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_HEAD(self):
         self._reply("HEAD")
+
+
+FakeHub.handler = _Handler

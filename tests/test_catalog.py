@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from tuna import catalog
@@ -46,7 +48,7 @@ def test_baseten_gpu_ids_are_truss_accelerators(cat):
 def test_offers_for_a_gpu_are_cheapest_first(cat):
     l4 = cat.offers_for(gpu="L4")
     assert [(o.provider, o.price_per_gpu_hour) for o in l4] == [
-        ("modal", 0.80), ("cloudrun", 0.84), ("baseten", 0.85)]
+        ("runpod", 0.684), ("modal", 0.80), ("cloudrun", 0.84), ("baseten", 0.85)]
 
 
 def test_every_offer_has_source_and_date(cat):
@@ -60,3 +62,23 @@ def test_offer_of_unknown_gpu_is_rejected_when_loading():
            'source = "s"\ndate = "d"\noffers = [{ gpu = "L5", id = "L5", price = 1.0 }]\n'
     with pytest.raises(ValueError, match="unknown GPU 'L5'"):
         catalog.Catalog.from_toml(text)
+
+
+def test_every_source_is_a_url_with_a_date(cat):
+    assert all(o.source.startswith("https://") and re.fullmatch(r"\d{4}-\d\d(-\d\d)?", o.date)
+               for o in cat.offers)
+
+
+def test_runpod_prices_are_its_per_second_flex_prices(cat):
+    per_second = {"A4000": 0.00016, "A5000": 0.00019, "L4": 0.00019, "RTX_4090": 0.00031,
+                  "A6000": 0.00034, "A40": 0.00034, "L40": 0.00053, "L40S": 0.00053,
+                  "A100_80GB": 0.00076, "H100": 0.00116, "B200": 0.00240}
+    offers = {o.gpu: o for o in cat.offers_for(provider="runpod")}
+    assert set(offers) == set(per_second)
+    for gpu, price in per_second.items():
+        assert offers[gpu].price_per_gpu_hour == pytest.approx(price * 3600)
+        assert offers[gpu].provider_gpu_id.startswith("NVIDIA ")  # REST gpuTypeIds
+
+
+def test_modal_calls_the_a10g_a10(cat):
+    assert cat.offer("A10G", "modal").provider_gpu_id == "A10"

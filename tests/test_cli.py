@@ -43,7 +43,8 @@ def test_deploy_keeps_truss_out_of_the_tuna_process(tuna, fake):
     waits on a deployment for up to half an hour."""
     dry = imported(tuna, "deploy", "--model", "Qwen/Qwen3-0.6B", "--gpu", "L4", "--dry-run")
     assert "tuna" in dry and not dry & set(HEAVY)
-    real = imported(tuna, "deploy", "--model", "Qwen/Qwen3-0.6B", "--gpu", "L4", "--no-wait")
+    real = imported(tuna, "deploy", "--model", "Qwen/Qwen3-0.6B", "--gpu", "L4",
+                    "--serverless-provider", "baseten", "--no-wait")
     assert fake.model_named("qwen3-0-6b") is not None  # the deploy really happened
     assert "requests" in real and not real & set(HEAVY)
 
@@ -62,12 +63,13 @@ def test_show_gpus_json_shape(tuna):
     assert done.code == 0
     offers = done.json()
     assert [(o["provider"], o["provider_gpu_id"], o["price_per_gpu_hour"], o["deployable"])
-            for o in offers] == [("modal", "L4", 0.8, False), ("cloudrun", "nvidia-l4", 0.84, False),
+            for o in offers] == [("runpod", "NVIDIA L4", 0.684, True), ("modal", "L4", 0.8, False),
+                                 ("cloudrun", "nvidia-l4", 0.84, False),
                                  ("baseten", "L4", 0.85, True)]
-    baseten = offers[2]
+    baseten = offers[3]
     assert (baseten["billing_unit"], baseten["vram_gb"], baseten["unavailable"]) == ("minute", 24, None)
     assert baseten["source"] and baseten["date"]
-    assert offers[0]["unavailable"] == "not installed: no tuna plugin for modal is installed"
+    assert offers[1]["unavailable"] == "not installed: no tuna plugin for modal is installed"
     every = tuna("show-gpus", "--provider", "baseten", "--json").json()
     assert len(every) == 7 and {o["provider"] for o in every} == {"baseten"}
 
@@ -79,14 +81,14 @@ def test_show_gpus_names_baseten_beside_others_and_the_cheapest(tuna):
     assert "$0.85" in rows["baseten"] and "$0.80" in rows["modal"] and "$0.84" in rows["cloudrun"]
     assert "modal (not installed)" in rows["modal"] and "(not installed)" not in rows["baseten"]
     # The cheapest offer tuna can deploy here, not the cheapest in the catalog.
-    assert "Cheapest deployable: baseten at $0.85/GPU-hour" in done.stdout
+    assert "Cheapest deployable: runpod at $0.68/GPU-hour" in done.stdout
     assert "modal: not installed: no tuna plugin for modal is installed" in done.stdout
 
 
 def test_show_gpus_matrix_marks_cheapest(tuna):
     done = tuna("show-gpus")
     row = next(line for line in done.stdout.splitlines() if line.startswith("H100 "))
-    assert "$6.50*" in row and "$3.95 " in row  # modal is cheaper but not installed
+    assert "$4.18*" in row and "$3.95 " in row  # modal is cheaper but not installed
 
 
 @pytest.mark.parametrize("args, message", [

@@ -115,7 +115,7 @@ def test_fast_entry_point_scan_agrees_with_importlib_metadata(plugin_path):
                           env={**os.environ, "PYTHONPATH": plugin_path()}, cwd="/")
     theirs, ours = json.loads(done.stdout)
     assert [list(e) for e in theirs] == [list(e) for e in ours]
-    assert [name for name, _ in ours] == ["baseten", "modal"]
+    assert [name for name, _ in ours] == ["baseten", "modal", "runpod"]
 
 
 def test_unknown_provider_is_usage_error(tuna):
@@ -182,19 +182,19 @@ def test_provider_must_offer_the_gpu(tuna):
 
 
 def test_cheapest_installed_provider_is_chosen_and_named(tuna, plugin_path):
-    # modal (0.80) is cheaper than baseten (0.85) for L4 once its plugin is installed...
+    # modal (0.59) is cheaper than baseten (0.63) for T4 once its plugin is installed...
     env = {"PYTHONPATH": plugin_path()}
-    done = tuna("deploy", "--model", "Qwen/Qwen3-0.6B", "--gpu", "L4", "--dry-run", env=env)
-    assert "using modal, the cheapest installed provider offering L4 ($0.80/GPU-hour)" in done.stdout
+    done = tuna("deploy", "--model", "Qwen/Qwen3-0.6B", "--gpu", "T4", "--dry-run", env=env)
+    assert "using modal, the cheapest installed provider offering T4 ($0.59/GPU-hour)" in done.stdout
     # ...but not for a request it refuses: then the next cheapest that can serve it.
-    done = tuna("deploy", "--model", "Qwen/Qwen3-0.6B", "--gpu", "L4", "--tp-size", "8",
+    done = tuna("deploy", "--model", "Qwen/Qwen3-0.6B", "--gpu", "T4", "--tp-size", "8",
                 "--dry-run", env=env)
     assert done.code == 0, done.stderr
-    assert "using baseten, the cheapest installed provider offering L4 ($0.85/GPU-hour)" in done.stdout
-    alone = tuna("deploy", "--model", "Qwen/Qwen3-0.6B", "--gpu", "L4", "--dry-run", "--json")
+    assert "using baseten, the cheapest installed provider offering T4 ($0.63/GPU-hour)" in done.stdout
+    alone = tuna("deploy", "--model", "Qwen/Qwen3-0.6B", "--gpu", "T4", "--dry-run", "--json")
     assert alone.code == 0, alone.stderr
     assert alone.json()["provider"] == "baseten"
-    assert "using baseten, the cheapest installed provider offering L4" in alone.stderr
+    assert "using baseten, the cheapest installed provider offering T4" in alone.stderr
 
 
 def test_host_refuses_logs_for_a_provider_without_them(tuna, plugin_path, state_dir):

@@ -8,7 +8,7 @@ import tomllib
 from dataclasses import dataclass
 from functools import cache
 
-from tuna.errors import InvalidValue
+from tuna.errors import InvalidValue, TunaError
 
 
 @dataclass(frozen=True)
@@ -29,6 +29,12 @@ class Offer:
     source: str
     date: str
     vram_gb: int
+    note: str = ""  # what the price leaves out, if anything
+
+    def replica_price(self, gpus: int, per: str = "replica") -> str:
+        """What one replica of `gpus` GPUs costs, for summaries."""
+        return (f"${self.price_per_gpu_hour * gpus:.2f}/hour per {per} ({gpus} x {self.gpu}), "
+                f"billed per {self.billing_unit}")
 
     def to_json(self) -> dict:
         return {
@@ -40,6 +46,7 @@ class Offer:
             "vram_gb": self.vram_gb,
             "source": self.source,
             "date": self.date,
+            "note": self.note or None,
         }
 
 
@@ -70,7 +77,7 @@ class Catalog:
                 offers.append(
                     Offer(offer["gpu"], provider, offer["id"], float(offer["price"]),
                           entry["billing_unit"], entry["source"], entry["date"],
-                          gpus[offer["gpu"]].vram_gb)
+                          gpus[offer["gpu"]].vram_gb, entry.get("note", ""))
                 )
         return cls(gpus, tuple(offers), aliases)
 
@@ -97,6 +104,12 @@ class Catalog:
     def offer(self, gpu: str, provider: str) -> Offer | None:
         found = self.offers_for(gpu, provider)
         return found[0] if found else None
+
+    def require_offer(self, gpu: str, provider: str) -> Offer:
+        offer = self.offer(gpu, provider)
+        if offer is None:
+            raise TunaError(f"the catalog has no {provider} price for {gpu}")
+        return offer
 
 
 @cache

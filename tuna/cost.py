@@ -11,7 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from tuna import catalog
-from tuna.errors import TunaError
 from tuna.models import Record, iso_time
 
 
@@ -36,10 +35,7 @@ class CostEstimate:
 
 
 def _offer(record: Record) -> catalog.Offer:
-    offer = catalog.load().offer(record.request.gpu, record.provider)
-    if offer is None:
-        raise TunaError(f"the catalog has no {record.provider} price for {record.request.gpu}")
-    return offer
+    return catalog.load().require_offer(record.request.gpu, record.provider)
 
 
 def replica_price(record: Record) -> float:

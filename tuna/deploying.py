@@ -194,7 +194,7 @@ def deploy(store: StateStore, request: DeployRequest, provider_name: str | None,
            replace_model: bool = False, skip_model_check: bool = False) -> Deployed:
     """Prepare once (provider, offer, refusals), check with the provider, plan what it will
     serve, then deploy that plan."""
-    prepared = prepare(request, provider_name)
+    prepared = prepare(request, provider_name, need_credentials=True)
     provider, name = prepared.provider, prepared.request.service_name
     if prepared.choice:
         ui.progress(prepared.choice)

@@ -106,7 +106,8 @@ class Output:
             "provider GPU id": [o.provider_gpu_id for o in offers],
             "$/GPU-hour": [_money(o.price_per_gpu_hour) for o in offers],
             "billed per": [o.billing_unit for o in offers],
-            "source": [f"{o.source}, {o.date}" for o in offers],
+            "source": [f"{o.source}, {o.date}" + (f" ({o.note})" if o.note else "")
+                       for o in offers],
         }, right=("$/GPU-hour",), styles={
             **{(i, "provider"): table.DIM for i, o in enumerate(offers)
                if not prices.deployable(o)},

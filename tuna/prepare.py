@@ -31,7 +31,10 @@ def _refuse_unrunnable_quantization(request: DeployRequest, gpu: catalog.Gpu) ->
             "another --gpu or method")
 
 
-def prepare(request: DeployRequest, provider_name: str | None) -> Prepared:
+def prepare(request: DeployRequest, provider_name: str | None,
+            need_credentials: bool = False) -> Prepared:
+    """With `need_credentials` (a real deploy), choosing a provider considers only those whose
+    credentials are set."""
     cat = catalog.load()
     request = replace(request, gpu=cat.resolve(request.gpu))
     _refuse_unrunnable_quantization(request, cat.gpus[request.gpu])
@@ -47,21 +50,27 @@ def prepare(request: DeployRequest, provider_name: str | None) -> Prepared:
             raise UsageError("; ".join(reasons))
         return Prepared(provider, offer, request)
     installed = {p.name: p for p in registry.available()}
-    refused = []
+    refused, without_credentials = [], []
     for offer in offers:
         provider = installed.get(offer.provider)
         if provider is None:
+            continue
+        if need_credentials and not provider.has_credentials():
+            without_credentials.append(f"{provider.name} (set {', '.join(provider.credentials)})")
             continue
         reasons = provider.refusals(request)
         if reasons:
             refused.extend(reasons)
             continue
+        with_credentials = " with credentials set" if need_credentials else ""
         return Prepared(provider, offer, request, (
             f"No --serverless-provider given: using {offer.provider}, the cheapest installed "
-            f"provider offering {request.gpu} (${offer.price_per_gpu_hour:.2f}/GPU-hour)"))
+            f"provider{with_credentials} offering {request.gpu} "
+            f"(${offer.price_per_gpu_hour:.2f}/GPU-hour)"))
+    reasons = refused + [f"no credentials: {p}" for p in without_credentials]
     raise UsageError(
         f"no installed provider can serve this on {request.gpu}"
-        + (f": {'; '.join(refused)}" if refused else f"; installed: {', '.join(installed) or 'none'}")
+        + (f": {'; '.join(reasons)}" if reasons else f"; installed: {', '.join(installed) or 'none'}")
     )
 
 

@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 
 from tuna import catalog
-from tuna.errors import ProviderError, TunaError, UsageError
+from tuna.errors import ProviderError, UsageError
 from tuna.models import (Check, DeploymentResult, DeployRequest, LogLine, Plan, Record,
                          RemoteService, ServiceStatus, Status)
 from tuna.provider import (QUANTIZATION, SCALE_DOWN_DELAY, TP_SIZE, DeployEvents,
@@ -39,17 +39,14 @@ class BasetenProvider(InferenceProvider):
     # --- offline ---------------------------------------------------------------------------
 
     def plan(self, request: DeployRequest) -> Plan:
-        offer = catalog.load().offer(request.gpu, self.name)
-        if offer is None:
-            raise TunaError(f"baseten does not offer {request.gpu}")
+        offer = catalog.load().require_offer(request.gpu, self.name)
         gpus = request.gpu_count
         return Plan(self.name, request, {"config.yaml": render.render_config(
             request, offer.provider_gpu_id)}, {
             "model": f"{request.model}@{request.revision} (Baseten weight cache)",
             "image": request.image or render.default_image(),
             "accelerator": render.accelerator(offer.provider_gpu_id, gpus),
-            "price": f"${offer.price_per_gpu_hour * gpus:.2f}/hour per replica "
-                     f"({gpus} x {request.gpu}), billed per {offer.billing_unit}",
+            "price": offer.replica_price(gpus),
             "weights auth": request.hf_secret or f"none (uses secret {render.DEFAULT_HF_SECRET} "
                                                  "at deploy if the workspace has it)",
         })
