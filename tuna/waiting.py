@@ -42,9 +42,10 @@ def wait_until_ready(read_status: Callable[[], str], on_change: Callable[[str, f
                      sleep: Callable[[float], None] = time.sleep) -> Outcome:
     """Poll until ready or failed. The pause grows with the elapsed time (a twentieth of it,
     within the bounds of poll_intervals), so a quick deploy is noticed quickly and a long build
-    does not spend the workspace's shared rate limit; an `imminent` status is read again at the
-    shortest pause. `ready` and `failed` are the provider's words that end the wait. Transient API errors (after the HTTP layer's own retries) do not end the
-    wait; the deadline does."""
+    does not spend the workspace's shared rate limit; an `imminent` status is read again after
+    half the shortest pause. `ready` and `failed` are the provider's words that end the wait.
+    Transient API errors (after the HTTP layer's own retries) do not end the wait; the deadline
+    does."""
     shortest, longest = poll_intervals()
     start = clock()
     last, reads, error = None, 0, None
@@ -70,5 +71,5 @@ def wait_until_ready(read_status: Callable[[], str], on_change: Callable[[str, f
                 f"(--timeout {timeout_s:g})" + (f"; last API error: {error}" if error else "")
                 + "; it keeps deploying remotely"
             )
-        pause = shortest if status in imminent else max(elapsed / 20, shortest)
+        pause = shortest / 2 if status in imminent else max(elapsed / 20, shortest)
         sleep(min(pause, longest, timeout_s - elapsed))
