@@ -117,3 +117,34 @@ def test_concurrent_updates_of_one_record_lose_no_ids(tmp_path):
         w.join(60)
     assert [w.exitcode for w in workers] == [0, 0]
     assert len(StateStore(tmp_path).get("svc").provider_ids) == 600
+
+
+V1_SCHEMA = """
+CREATE TABLE services (service_name TEXT PRIMARY KEY, provider TEXT NOT NULL,
+    status TEXT NOT NULL, request TEXT NOT NULL, provider_ids TEXT NOT NULL DEFAULT '{}',
+    endpoint_url TEXT, error TEXT, created_at REAL NOT NULL, updated_at REAL NOT NULL);
+CREATE TABLE observations (service_name TEXT NOT NULL, at REAL NOT NULL,
+    active_replicas INTEGER NOT NULL);
+CREATE INDEX observations_by_service ON observations (service_name, at);
+"""
+
+
+def test_a_version_1_database_is_migrated_with_its_records_and_observations(tmp_path):
+    import json
+
+    with sqlite3.connect(tmp_path / "state.db") as db:
+        db.executescript(V1_SCHEMA)
+        db.execute("INSERT INTO services VALUES ('svc', 'baseten', 'active', ?, ?, NULL, NULL, "
+                   "1000, 2000)", (json.dumps(record().request.to_json()),
+                                   json.dumps({"model_id": "m1"})))
+        db.execute("INSERT INTO observations VALUES ('svc', 1500, 1)")
+        db.execute("PRAGMA user_version = 1")
+    store = StateStore(tmp_path)
+    (migrated,) = store.list()
+    assert (migrated.service_name, migrated.status, migrated.provider_ids) == (
+        "svc", Status.ACTIVE, {"model_id": "m1"})
+    assert store.observations(migrated) == [(1500.0, 1, None)]  # priced at its GPU, as before
+    store.update("svc", status=Status.DESTROYED)
+    store.create(record())  # the name is free again, and the old record stays as history
+    assert [r.status for r in store.list(include_destroyed=True)] == [Status.DESTROYED,
+                                                                       Status.PENDING]
