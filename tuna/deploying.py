@@ -178,7 +178,7 @@ def _check_model(hub: Future | None, prepared: Prepared, preflight: Preflight,
     try:
         facts = hub.result()
     except model_check.HubUnreachable as exc:
-        ui.progress(f"Warning: model not checked: {exc}; deploying anyway")
+        ui.progress(f"Warning: model not checked: {exc}; going on without it")
         return None
     report = model_check.check(
         facts, preflight.request, prepared.offer.vram_gb,
