@@ -22,9 +22,7 @@ import re
 import threading
 import time
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler
-
-from tests.loopback import Fault, Faults, LoopbackServer
+from tests.loopback import Fault, Faults, JsonHandler, LoopbackServer
 
 READY_SCRIPT = ("BUILDING", "BUILDING", "DEPLOYING", "LOADING_MODEL", "ACTIVE")
 DEFAULT_AUTOSCALING = {"min_replica": 0, "max_replica": 1, "autoscaling_window": 60,
@@ -304,12 +302,8 @@ def _query_param(path: str, name: str) -> str | None:
     return values[0] if values else None
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class _Handler(JsonHandler):
     server_fake: FakeBaseten
-
-    def log_message(self, *args):  # keep test output quiet
-        pass
 
     def _body(self) -> bytes:
         if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
@@ -325,14 +319,7 @@ class _Handler(BaseHTTPRequestHandler):
         return self.rfile.read(int(self.headers.get("Content-Length") or 0))
 
     def _send(self, status: int, payload: dict | None, headers: dict | None = None) -> None:
-        data = json.dumps(payload).encode() if payload is not None else b""
-        self.send_response(status)
-        for key, value in (headers or {}).items():
-            self.send_header(key, str(value))
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        self.reply(status, json.dumps(payload).encode() if payload is not None else b"", headers)
 
     def _authorized(self) -> bool:
         auth = self.headers.get("Authorization", "")

@@ -12,12 +12,23 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from http.server import BaseHTTPRequestHandler
-
-from tests.loopback import LoopbackServer
+from tests.loopback import JsonHandler, LoopbackServer
 
 LLAMA3_ROPE = {"factor": 8.0, "low_freq_factor": 1.0, "high_freq_factor": 4.0,
                "original_max_position_embeddings": 8192, "rope_type": "llama3"}
+
+
+
+def llama(parameters: int, hidden: int, intermediate: int, layers: int, heads: int) -> dict:
+    """A gated Llama 3 model's Hub entry: the fields its config.json has in common."""
+    return {"parameters": parameters, "gated": "manual",
+            "config": {"architectures": ["LlamaForCausalLM"], "model_type": "llama",
+                       "hidden_size": hidden, "intermediate_size": intermediate,
+                       "num_hidden_layers": layers, "num_attention_heads": heads,
+                       "num_key_value_heads": 8, "max_position_embeddings": 131072,
+                       "rope_scaling": LLAMA3_ROPE, "torch_dtype": "bfloat16",
+                       "vocab_size": 128256}}
+
 
 MODELS: dict[str, dict] = {
     "Qwen/Qwen3-0.6B": {
@@ -36,20 +47,8 @@ MODELS: dict[str, dict] = {
                    "num_attention_heads": 14, "num_key_value_heads": 2,
                    "max_position_embeddings": 32768, "sliding_window": 32768,
                    "torch_dtype": "bfloat16", "tie_word_embeddings": True, "vocab_size": 151936}},
-    "meta-llama/Llama-3.1-8B-Instruct": {
-        "parameters": 8_030_261_248, "gated": "manual",
-        "config": {"architectures": ["LlamaForCausalLM"], "model_type": "llama",
-                   "hidden_size": 4096, "intermediate_size": 14336, "num_hidden_layers": 32,
-                   "num_attention_heads": 32, "num_key_value_heads": 8,
-                   "max_position_embeddings": 131072, "rope_scaling": LLAMA3_ROPE,
-                   "torch_dtype": "bfloat16", "vocab_size": 128256}},
-    "meta-llama/Llama-3.3-70B-Instruct": {
-        "parameters": 70_553_706_496, "gated": "manual",
-        "config": {"architectures": ["LlamaForCausalLM"], "model_type": "llama",
-                   "hidden_size": 8192, "intermediate_size": 28672, "num_hidden_layers": 80,
-                   "num_attention_heads": 64, "num_key_value_heads": 8,
-                   "max_position_embeddings": 131072, "rope_scaling": LLAMA3_ROPE,
-                   "torch_dtype": "bfloat16", "vocab_size": 128256}},
+    "meta-llama/Llama-3.1-8B-Instruct": llama(8_030_261_248, 4096, 14336, 32, 32),
+    "meta-llama/Llama-3.3-70B-Instruct": llama(70_553_706_496, 8192, 28672, 80, 64),
     "Qwen/Qwen2.5-7B-Instruct-AWQ": {
         "parameters": 1_376_663_552, "gated": False,  # int32-packed 4-bit weights count less
         "config": {"architectures": ["Qwen2ForCausalLM"], "model_type": "qwen2",
@@ -105,25 +104,14 @@ class FakeHub(LoopbackServer):
         return 200, {"X-Repo-Commit": sha, "ETag": f'"{sha[:32]}"'}, body
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class _Handler(JsonHandler):
     server_fake: FakeHub
-
-    def log_message(self, *args):
-        pass
 
     def _reply(self, method: str) -> None:
         self.server_fake.requests.append((method, self.path))
         authorized = self.headers.get("Authorization") == f"Bearer {self.server_fake.token}"
         status, headers, body = self.server_fake.answer(method, self.path, authorized)
-        self.send_response(status)
-        for key, value in headers.items():
-            self.send_header(key, value)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        if method == "GET":
-            self.wfile.write(body)
+        self.reply(status, body, headers, send_body=method == "GET")
 
     def do_GET(self):
         self._reply("GET")

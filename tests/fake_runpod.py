@@ -15,9 +15,7 @@ import json
 import re
 import threading
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler
-
-from tests.loopback import Fault, Faults, LoopbackServer
+from tests.loopback import Fault, Faults, JsonHandler, LoopbackServer
 
 GPU_TYPE_IDS = {"NVIDIA L4", "NVIDIA RTX A4000", "NVIDIA RTX A5000", "NVIDIA GeForce RTX 4090",
                 "NVIDIA RTX A6000", "NVIDIA A40", "NVIDIA L40", "NVIDIA L40S",
@@ -124,12 +122,8 @@ class FakeRunpod(LoopbackServer, Faults):
                 "createdAt": "2026-11-30T00:00:00Z"}
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class _Handler(JsonHandler):
     server_fake: FakeRunpod
-
-    def log_message(self, *args):
-        pass
 
     def _handle(self, method: str) -> None:
         fake = self.server_fake
@@ -149,13 +143,7 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             status, answer = fake.answer(method, path, json.loads(raw) if raw else None)
         data = b"" if answer is None else json.dumps(answer).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        if status == 429:
-            self.send_header("Retry-After", "0")
-        self.end_headers()
-        self.wfile.write(data)
+        self.reply(status, data, {"Retry-After": 0} if status == 429 else None)
 
     def do_GET(self):
         self._handle("GET")
