@@ -16,7 +16,7 @@ from tuna.errors import (Interrupted, NameTaken, PreflightFailed, StillDeploying
                          UsageError)
 from tuna.models import DeploymentResult, DeployRequest, Feature, Plan, Record, Status
 from tuna.model_check import ModelReport
-from tuna.prepare import Prepared, alternatives, prepare
+from tuna.prepare import Prepared, prepare
 from tuna.provider import DeployEvents, InferenceProvider, Preflight
 from tuna.state import KEEP, StateStore
 
@@ -180,11 +180,8 @@ def _check_model(hub: Future | None, prepared: Prepared, preflight: Preflight,
     except model_check.HubUnreachable as exc:
         ui.progress(f"Warning: model not checked: {exc}; going on without it")
         return None
-    report = model_check.check(
-        facts, preflight.request, prepared.offer.vram_gb,
-        lambda: alternatives(prepared.provider, preflight.request),
-        token_reaches_provider=preflight.request.hf_secret is not None,
-        provider=prepared.provider.name)
+    report = prepared.check_model(facts, preflight.request,
+                                  token_reaches_provider=preflight.request.hf_secret is not None)
     ui.progress("Model checked: " + "; ".join(f"{k} {v}" for k, v in report.checked.items()))
     return report
 

@@ -83,16 +83,14 @@ def check_model(request, provider_name: str | None) -> CheckReport:
     """The model check a deploy runs, alone: read the model from the Hub and refuse what
     cannot serve on this GPU."""
     from tuna import model_check
-    from tuna.prepare import alternatives, prepare
+    from tuna.prepare import prepare
 
     prepared = prepare(request, provider_name)
     try:
         facts = model_check.fetch(request.model, request.revision)
     except model_check.HubUnreachable as exc:
         raise TunaError(f"{exc}: the model was not checked") from None
-    report = model_check.check(facts, prepared.request, prepared.offer.vram_gb,
-                               lambda: alternatives(prepared.provider, prepared.request),
-                               token_reaches_provider=True, provider=prepared.provider.name)
+    report = prepared.check_model(facts, prepared.request, token_reaches_provider=True)
     if facts.gated:
         report.not_checked.append("it is gated: `tuna deploy` checks that a Hugging Face token "
                                   "reaches the provider")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from tuna import catalog, registry, vllm
+from tuna import catalog, model_check, registry, vllm
 from tuna.errors import UsageError
 from tuna.models import DeployRequest
 from tuna.provider import InferenceProvider
@@ -17,6 +17,13 @@ class Prepared:
     offer: catalog.Offer
     request: DeployRequest  # with the GPU's canonical name
     choice: str | None = None  # why tuna chose the provider, when the user did not
+
+    def check_model(self, facts: model_check.ModelFacts, request: DeployRequest,
+                    token_reaches_provider: bool) -> model_check.ModelReport:
+        """The model check on this offer's GPU, suggesting the provider's shapes that fit."""
+        return model_check.check(facts, request, self.offer.vram_gb,
+                                 lambda: alternatives(self.provider, request),
+                                 token_reaches_provider, self.provider.name)
 
 
 def _refuse_unrunnable_quantization(request: DeployRequest, gpu: catalog.Gpu) -> None:

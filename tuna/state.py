@@ -184,9 +184,11 @@ class StateStore:
             raise self._fail(exc) from None
 
     def _write(self):
-        if self._connect() and self.read_only:
+        """A write transaction; a store opened read-only says so instead."""
+        conn = self._connect()
+        if self.read_only:
             raise self._fail(sqlite3.OperationalError("readonly"))
-        return _immediate(self._conn)
+        return _immediate(conn)
 
     def get(self, service_name: str) -> Record | None:
         """The live record of that name, or else its newest one."""

@@ -103,7 +103,7 @@ class RunpodProvider(InferenceProvider):
             checks.append(Check("secret", True, f"{request.hf_secret!r} is referenced as "
                                 "{{ RUNPOD_SECRET_" + request.hf_secret + " }}; RunPod's REST API "
                                 "cannot list secrets, so make sure it exists"))
-        location = {"api_url": _client().base_url} if all(c.ok for c in checks[:1]) else {}
+        location = {"api_url": _client().base_url} if checks[0].ok else {}
         return Preflight(checks, request, location)
 
     # --- remote ----------------------------------------------------------------------------
