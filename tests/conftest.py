@@ -70,7 +70,7 @@ def tuna_env(fake, runpod, hub, state_dir, tmp_path) -> dict[str, str]:
         BASETEN_API_URL=fake.url,
         BASETEN_REMOTE_URL=fake.url,
         RUNPOD_API_KEY=runpod.api_key,
-        RUNPOD_API_URL=runpod.url + "/v1",
+        RUNPOD_API_URL=runpod.url + "/v2",
         RUNPOD_SERVERLESS_URL=runpod.url + "/v2",
         TUNA_STATE_DIR=str(state_dir),
         TUNA_POLL_INTERVAL="0.01",

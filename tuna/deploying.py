@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from tuna import cost, model_check
 from tuna.errors import (Interrupted, NameTaken, PreflightFailed, StillDeploying, TunaError,
@@ -140,7 +140,7 @@ def record_outcome(store: StateStore, record: Record, result: DeploymentResult,
                    request: DeployRequest, updating: bool) -> Record:
     """Bring the record in line with a deploy or wait that ended well. An update that is not yet
     serving changes nothing of what the record says serves."""
-    serving = not updating or result.status is Status.ACTIVE
+    serving = not updating or result.status.deployed
     changed = store.update(record.id, error=None,
                            provider_ids=result.provider_ids if serving else None,
                            status=result.status if serving else None,
@@ -169,21 +169,22 @@ def record_failure(store: StateStore, record: Record, exc: Exception, updating: 
 
 
 def _check_model(hub: Future | None, prepared: Prepared, preflight: Preflight,
-                 ui: DeployEvents) -> ModelReport | None:
+                 ui: DeployEvents) -> tuple[ModelReport | None, DeployRequest]:
     """Refuse what the model cannot serve; without the Hub, say it was not checked and go on
-    (the provider fetches the weights itself, and a user behind a proxy must still deploy)."""
+    (the provider fetches the weights itself, and a user behind a proxy must still deploy).
+    Returns the report and the request to plan, with the weights' size when the Hub told it."""
     if hub is None:
         ui.progress("Model not checked (--skip-model-check)")
-        return None
+        return None, preflight.request
     try:
         facts = hub.result()
     except model_check.HubUnreachable as exc:
         ui.progress(f"Warning: model not checked: {exc}; going on without it")
-        return None
+        return None, preflight.request
     report = prepared.check_model(facts, preflight.request,
                                   token_reaches_provider=preflight.request.hf_secret is not None)
     ui.progress("Model checked: " + "; ".join(f"{k} {v}" for k, v in report.checked.items()))
-    return report
+    return report, replace(preflight.request, weights_gb=model_check.weights_gb(facts))
 
 
 def deploy(store: StateStore, request: DeployRequest, provider_name: str | None,
@@ -201,10 +202,13 @@ def deploy(store: StateStore, request: DeployRequest, provider_name: str | None,
         hub = None if skip_model_check else pool.submit(
             model_check.fetch, prepared.request.model, prepared.request.revision)
         preflight = provider.preflight(prepared.request, previous)
-        report = _check_model(hub, prepared, preflight, ui)
+        report, request = _check_model(hub, prepared, preflight, ui)
     if preflight.failed:
         raise PreflightFailed(provider.name, preflight.failed)
-    plan = provider.plan(preflight.request)
+    for check in preflight.checks:
+        if check.warning:
+            ui.progress(f"Warning: {check.name}: {check.detail}")
+    plan = provider.plan(request)
     if previous is None:
         record = store.create(Record(name, provider.name, Status.PENDING, plan.request,
                                      location=preflight.location))

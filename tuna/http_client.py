@@ -12,7 +12,7 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
-from tuna.http_errors import ApiError, KeyRejected, NotFound
+from tuna.http_errors import ApiError, KeyRejected, NotFound, Retired
 
 TIMEOUT = (5.0, 30.0)  # connect, read (seconds)
 
@@ -31,6 +31,7 @@ def _retry() -> Retry:
 class JsonClient:
     service = "API"  # how errors name the API
     key_hint = "check the API key"
+    retired_hint = "the provider retired this API; upgrade tuna"  # what a 410 Gone means
 
     def __init__(self, base_url: str, api_key: str, authorization: str):
         self.base_url = base_url.rstrip("/")
@@ -47,14 +48,7 @@ class JsonClient:
         except requests.RequestException as exc:
             raise ApiError(method, path, None, type(exc).__name__ + " reaching " + base,
                            self.service) from None
-        if response.status_code in (401, 403):
-            raise KeyRejected(method, path, response.status_code,
-                              f"the API key was rejected; {self.key_hint}", self.service)
-        if response.status_code == 404:
-            raise NotFound(method, path, 404, "not found", self.service)
-        if not response.ok:
-            detail = _short(response).replace(self._api_key, "***")  # a server may echo headers
-            raise ApiError(method, path, response.status_code, detail, self.service)
+        self._refuse_errors(response, method, path)
         if response.status_code == 204 or not response.content:
             return {}
         try:
@@ -63,11 +57,32 @@ class JsonClient:
             raise ApiError(method, path, response.status_code, "answer is not JSON",
                            self.service) from None
 
+    def _refuse_errors(self, response: requests.Response, method: str, path: str) -> None:
+        """Raise for an answer that is not a success, in the server's own words."""
+        if response.status_code in (401, 403):
+            raise KeyRejected(method, path, response.status_code,
+                              f"the API key was rejected; {self.key_hint}", self.service)
+        if response.status_code == 404:
+            raise NotFound(method, path, 404, _short(response) or "not found", self.service)
+        if response.status_code == 410:  # never "gone": the API is, not the resource
+            raise Retired(method, path, 410, self.retired_hint, self.service)
+        if not response.ok:
+            detail = _short(response).replace(self._api_key, "***")  # a server may echo headers
+            raise ApiError(method, path, response.status_code, detail, self.service)
+
 
 def _short(response: requests.Response) -> str:
+    """The server's own words: an RFC 9457 problem's detail and validation errors, or the
+    `error`/`message` of older APIs."""
     try:
         body = response.json()
-        detail = body.get("error") or body.get("message") or "" if isinstance(body, dict) else body
     except ValueError:
-        detail = response.text
+        body = response.text
+    if isinstance(body, dict):
+        problems = body.get("errors") if isinstance(body.get("errors"), list) else []
+        detail = "; ".join(str(part) for part in [
+            body.get("detail") or body.get("error") or body.get("message") or body.get("title")
+            or "", *problems] if part)
+    else:
+        detail = body
     return " ".join(str(detail).split())[:200]

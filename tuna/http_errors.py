@@ -24,3 +24,7 @@ class KeyRejected(ApiError):
 
 class NotFound(ApiError):
     pass
+
+
+class Retired(ApiError):
+    """HTTP 410: the provider retired the API itself; it says nothing about the resource."""

@@ -107,7 +107,7 @@ def _reconcile(store: StateStore, record: Record, remote: ServiceStatus) -> Reco
     changes: dict = {"status": remote.status, "endpoint_url": remote.endpoint_url,
                      "provider_ids": remote.provider_ids,
                      # A deploy that timed out may since have become ready.
-                     "error": None if remote.status is Status.ACTIVE else record.error}
+                     "error": None if remote.status.deployed else record.error}
     if remote.update_outcome == "promoted":  # an update that was left waiting now serves
         changes.update(request=record.candidate or record.request, candidate=None, error=None)
     elif remote.update_outcome == "failed":

@@ -152,6 +152,14 @@ def bytes_per_parameter(config: dict | None, quantization: str | None) -> float:
     return ONLINE_METHODS.get(quantization or "", 2.0)
 
 
+def weights_gb(facts: ModelFacts) -> float | None:
+    """The checkpoint's size on disk in GB, as stored (online quantization shrinks it only in
+    GPU memory); None when the Hub shows no parameter count."""
+    if not facts.parameters:
+        return None
+    return round(facts.parameters * bytes_per_parameter(facts.config, None) / 1e9, 2)
+
+
 def estimate_memory(facts: ModelFacts, request: DeployRequest, vram_gb: float) -> MemoryEstimate:
     """Memory one GPU needs, against what vLLM may use of it:
 

@@ -41,10 +41,18 @@ class Status(str, Enum):
     PENDING = "pending"  # recorded, nothing remote known to exist yet
     DEPLOYING = "deploying"
     ACTIVE = "active"  # ready to serve, possibly scaled to zero
+    # Deployed and accepted, but no replica has shown that the model loads: the first request
+    # starts one (a cold start), and only then would a model that cannot load show.
+    COLD = "cold"
     UNHEALTHY = "unhealthy"  # running but failing health checks
     INACTIVE = "inactive"  # deactivated: serves nothing and costs nothing until reactivated
     FAILED = "failed"
     DESTROYED = "destroyed"
+
+    @property
+    def deployed(self) -> bool:
+        """Deployed as asked: serving, or cold until its first request."""
+        return self in (Status.ACTIVE, Status.COLD)
 
 
 class Feature(str, Enum):
@@ -117,6 +125,9 @@ class DeployRequest:
     hf_secret: str | None = None
     team: str | None = None  # the team of the provider's workspace to create it in
     scaling: Scaling = field(default_factory=Scaling)
+    # The weights' size in GB as the model check read it from the Hub; None when not read. A
+    # provider that downloads the weights onto a disk of its own sizes the disk from it.
+    weights_gb: float | None = None
 
     def __post_init__(self):
         if not isinstance(self.model, str) or not _MODEL_ID.fullmatch(self.model) or (
@@ -212,6 +223,7 @@ class Check:
     ok: bool
     detail: str = ""
     fix: str = ""
+    warning: bool = False  # passed, but the user should hear of it before paying
 
     def to_json(self) -> dict:
         return asdict(self)

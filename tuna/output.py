@@ -10,6 +10,7 @@ import time
 
 from tuna import table
 from tuna.errors import TunaError, UsageError
+from tuna.models import Status
 
 
 def _money(value: float) -> str:
@@ -200,10 +201,15 @@ class Output:
 
     def _text_Deployed(self, deployed) -> None:
         result, plan = deployed.result, deployed.plan
-        ready = result.status.value == "active"
-        self.note(f"{result.service_name} is {'ready' if ready else result.status.value} on "
-                  f"{result.provider}." + ("" if ready else " Follow it with `tuna status "
-                                                            f"--service-name {result.service_name}`."))
+        name, status = result.service_name, result.status
+        if status is Status.COLD:
+            self.note(f"{name} is deployed on {result.provider}, cold: no replica runs until the "
+                      "first request starts one (a cold start); until then nothing has shown the "
+                      "model loads.")
+        else:
+            ready = status is Status.ACTIVE
+            self.note(f"{name} is {'ready' if ready else status.value} on {result.provider}."
+                      + ("" if ready else f" Follow it with `tuna status --service-name {name}`."))
         self.note(f"OpenAI base URL: {result.endpoint_url}")
         self.note(f"Model name:      {result.served_model_name}")
         self.note(f"Cost:            {plan.summary.get('price', 'see tuna show-gpus')}")

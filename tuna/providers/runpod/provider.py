@@ -1,4 +1,4 @@
-"""The RunPod serverless plugin: tuna's InferenceProvider contract over RunPod's REST API."""
+"""The RunPod serverless plugin: tuna's InferenceProvider contract over RunPod's REST API v2."""
 
 from __future__ import annotations
 
@@ -8,11 +8,12 @@ from typing import TYPE_CHECKING
 
 from tuna import catalog, waiting
 from tuna.errors import ProviderError, TunaError
-from tuna.http_errors import ApiError, KeyRejected, NotFound
+from tuna.http_errors import ApiError, KeyRejected
 from tuna.models import (Check, DeploymentResult, DeployRequest, Feature, LogLine, Plan, Record,
                          RemoteService, ServiceStatus, Status)
-from tuna.provider import DeployEvents, InferenceProvider, Preflight
-from tuna.providers.runpod import remote, render
+from tuna.provider import (MAX_REPLICAS, SCALE_DOWN_DELAY, TP_SIZE, DeployEvents,
+                           InferenceProvider, Limit, Preflight)
+from tuna.providers.runpod import endpoint as located, remote, render
 from tuna.providers.runpod.remote import serverless_url
 
 if TYPE_CHECKING:
@@ -42,16 +43,24 @@ def _example(url: str, model: str) -> str:
             f'  -d \'{{"model": "{model}", "messages": [{{"role": "user", "content": "Hello"}}]}}\'')
 
 
+def _body(request: DeployRequest) -> dict:
+    offer = catalog.load().require_offer(request.gpu, "runpod")
+    return render.endpoint_body(request, offer.provider_gpu_id)
+
+
 class RunpodProvider(InferenceProvider):
     name = "runpod"
-    unsupported = {
-        Feature.UPDATE: "tuna does not yet roll a RunPod endpoint over to a new template",
-        Feature.LOGS: "RunPod's REST API serves no worker logs (the RunPod console shows them)",
-    }
+    unsupported: dict = {}
+    limits = (
+        Limit(SCALE_DOWN_DELAY, range(1, 3601), "RunPod's idle timeout is 1 to 3600 seconds"),
+        Limit(TP_SIZE, {1, 2, 4, 8}, "vLLM splits a model over 1, 2, 4 or 8 GPUs of one worker"),
+        Limit(MAX_REPLICAS, range(1, 61), "RunPod caps the workers of an account at 60 (5 by "
+              "default; more with a larger balance)"),
+    )
     credentials = ("RUNPOD_API_KEY",)
     environment = {
         "RUNPOD_API_KEY": "RunPod API key (https://console.runpod.io/user/settings)",
-        "RUNPOD_API_URL": "RunPod's REST API (default https://rest.runpod.io/v1)",
+        "RUNPOD_API_URL": "RunPod's REST API v2 (default https://api.runpod.io/v2)",
         "RUNPOD_SERVERLESS_URL": "where endpoints answer (default https://api.runpod.ai/v2)",
     }
 
@@ -59,43 +68,46 @@ class RunpodProvider(InferenceProvider):
 
     def plan(self, request: DeployRequest) -> Plan:
         offer = catalog.load().require_offer(request.gpu, self.name)
-        files = {"template.json": json.dumps(render.template_body(request), indent=2),
-                 "endpoint.json": json.dumps(render.endpoint_body(
-                     request, offer.provider_gpu_id, "<the template's id>"), indent=2)}
+        body = _body(request)
         gpus = request.gpu_count
-        return Plan(self.name, request, files, {
+        return Plan(self.name, request, {"endpoint.json": json.dumps(body, indent=2)}, {
             "model": f"{request.model}@{request.revision} (downloaded by the worker)",
-            "image": request.image or render.WORKER_IMAGE,
-            "GPU": f"{gpus} x {offer.provider_gpu_id}",
+            "image": body["image"],
+            "GPU": f"{gpus} x {offer.provider_gpu_id} (pool {body['gpu']['pools'][0]}, CUDA "
+                   f"{', '.join(body['gpu'].get('allowedCudaVersions', ['any']))})",
+            "disk": f"{body['disk']} GB container disk" + (
+                "" if request.weights_gb is not None else " (weights' size unknown: RunPod's "
+                "own manifest size)"),
             "price": offer.replica_price(gpus, per="worker"),
         })
 
     def validate(self, plan: Plan) -> str:
-        for name in ("template.json", "endpoint.json"):
-            body = json.loads(plan.files[name])
-            missing = {"template.json": {"name", "imageName"},
-                       "endpoint.json": {"templateId"}}[name] - set(body)
-            if missing:
-                raise TunaError(f"the rendered {name} lacks {', '.join(sorted(missing))}")
+        body = json.loads(plan.files["endpoint.json"])
+        missing = {"name", "type", "scaling", "image", "gpu", "timeout"} - set(body)
+        if missing:
+            raise TunaError(f"the rendered endpoint.json lacks {', '.join(sorted(missing))}")
         return "the fields RunPod's OpenAPI spec requires (RunPod has no offline validator)"
 
     # --- checks ----------------------------------------------------------------------------
 
     def check_account(self) -> list[Check]:
+        return self._account()[0]
+
+    def _account(self) -> tuple[list[Check], list[dict]]:
         if not os.environ.get("RUNPOD_API_KEY", "").strip():
-            return [Check("API key", False, "RUNPOD_API_KEY is not set", KEY_HINT)]
+            return [Check("API key", False, "RUNPOD_API_KEY is not set", KEY_HINT)], []
         api = _client()
         try:
-            api.endpoints()
+            endpoints = api.endpoints()
         except KeyRejected:
-            return [Check("API key", False, "key rejected by RunPod (HTTP 401/403)", KEY_HINT)]
+            return [Check("API key", False, "key rejected by RunPod (HTTP 401/403)", KEY_HINT)], []
         except ApiError as exc:
             return [Check("RunPod API", False, str(exc),
-                          f"check the network and RUNPOD_API_URL ({api.base_url})")]
-        return [Check("API key", True, f"accepted by {api.base_url}")]
+                          f"check the network and RUNPOD_API_URL ({api.base_url})")], []
+        return [Check("API key", True, f"accepted by {api.base_url}")], endpoints
 
     def preflight(self, request: DeployRequest, update: Record | None = None) -> Preflight:
-        checks = self.check_account()
+        checks, endpoints = self._account()
         offered = catalog.load().offer(request.gpu, self.name) is not None
         checks.append(Check("GPU", offered, f"{request.gpu} " + ("offered" if offered else
                             "not offered"), "`tuna show-gpus --provider runpod` lists GPUs"))
@@ -103,6 +115,8 @@ class RunpodProvider(InferenceProvider):
             checks.append(Check("secret", True, f"{request.hf_secret!r} is referenced as "
                                 "{{ RUNPOD_SECRET_" + request.hf_secret + " }}; RunPod's REST API "
                                 "cannot list secrets, so make sure it exists"))
+        if checks[0].ok:
+            checks.append(located.worker_cap_check(endpoints, request, update))
         location = {"api_url": _client().base_url} if checks[0].ok else {}
         return Preflight(checks, request, location)
 
@@ -111,104 +125,89 @@ class RunpodProvider(InferenceProvider):
     def deploy(self, plan: Plan, events: DeployEvents, wait_timeout: float | None,
                update: Record | None = None) -> DeploymentResult:
         api, request = _client(), plan.request
-        offer = catalog.load().require_offer(request.gpu, self.name)
-        events.progress(f"Creating RunPod template and endpoint for {request.service_name}")
-        template = api.create_template(json.loads(plan.files["template.json"]))
-        events.created({"template_id": template["id"]})
-        try:
-            endpoint = api.create_endpoint(
-                render.endpoint_body(request, offer.provider_gpu_id, template["id"]))
-        except ApiError:
-            api.delete_template(template["id"])  # leave nothing half-made behind
-            raise
-        ids = {"template_id": template["id"], "endpoint_id": endpoint["id"]}
-        events.created({"endpoint_id": endpoint["id"]})
-        url = _openai_url(endpoint["id"])
-        replicas, status = None, Status.DEPLOYING
-        if wait_timeout is not None:
-            replicas, status = self._wait(api, endpoint["id"], request, events, wait_timeout), \
-                Status.ACTIVE
-        return DeploymentResult(request.service_name, self.name, status, ids, url, request.model,
-                                _example(url, request.model), replicas)
+        body = json.loads(plan.files["endpoint.json"])
+        if update is None:
+            events.progress(f"Creating RunPod endpoint {body['name']}")
+            endpoint_id = api.create_endpoint(body)["id"]
+            events.created({"endpoint_id": endpoint_id})
+        else:
+            endpoint_id = located.endpoint_id(api, update)
+            events.progress(f"Updating RunPod endpoint {endpoint_id}; its workers roll over to "
+                            "the new configuration as they cycle")
+            api.update_endpoint(endpoint_id, body)
+        ids = {"endpoint_id": endpoint_id}
+        if wait_timeout is None:
+            url = _openai_url(endpoint_id)
+            return DeploymentResult(request.service_name, self.name, Status.DEPLOYING, ids, url,
+                                    request.model, _example(url, request.model))
+        return self._wait(api, endpoint_id, request, events, wait_timeout)
 
     def _wait(self, api: RunpodApi, endpoint_id: str, request: DeployRequest,
-              events: DeployEvents, timeout: float) -> int:
-        last: dict = {}
+              events: DeployEvents, timeout: float) -> DeploymentResult:
+        seen: dict = {}
 
         def read_status() -> str:
-            last.update(api.health(endpoint_id))
-            return remote.health_status(last, request.scaling.min_replicas)
+            seen["endpoint"] = api.endpoint(endpoint_id)
+            seen["listing"] = api.workers(endpoint_id)
+            return remote.endpoint_status(seen["endpoint"], seen["listing"], loaded_before=False)
 
         outcome = waiting.wait_until_ready(
             read_status, events.status, timeout, remote.READY, remote.FAILED,
             on_error=lambda error: events.progress(f"Warning: {error}; still waiting"))
+        if outcome.status == "SCALED_DOWN":
+            raise ProviderError(f"RunPod set endpoint {endpoint_id}'s max workers to 0: "
+                                "raise it in the RunPod console or with `tuna deploy --update`")
         if not outcome.ready:
             raise ProviderError(f"endpoint {endpoint_id}'s workers are {outcome.status}: vLLM "
-                                "did not start (the RunPod console shows the worker logs)")
-        return remote.billed_workers(last)
+                                "did not start; `tuna logs` shows why")
+        ids = {"endpoint_id": endpoint_id, **located.loaded_marker(outcome.status, seen["listing"])}
+        url = _openai_url(endpoint_id)
+        return DeploymentResult(request.service_name, self.name, remote.STATUSES[outcome.status],
+                                ids, url, request.model, _example(url, request.model),
+                                remote.billed_workers(seen["listing"])[1])
 
     def wait(self, record: Record, events: DeployEvents, timeout: float) -> DeploymentResult:
-        endpoint_id = record.provider_ids.get("endpoint_id")
-        if not endpoint_id:
-            raise ProviderError(f"{record.service_name} has no RunPod endpoint to wait for")
-        replicas = self._wait(_client(), endpoint_id, record.request, events, timeout)
-        url = _openai_url(endpoint_id)
-        return DeploymentResult(record.service_name, self.name, Status.ACTIVE,
-                                dict(record.provider_ids), url, record.request.model,
-                                _example(url, record.request.model), replicas)
+        api = _client()
+        return self._wait(api, located.endpoint_id(api, record), record.candidate or
+                          record.request, events, timeout)
 
     def status(self, record: Record) -> ServiceStatus:
         api = _client()
-        endpoint_id = record.provider_ids.get("endpoint_id")
-        if not endpoint_id:
+        found = located.find(api, record)
+        if found is None:
             return ServiceStatus(record.status, "NOT_CREATED", None,
                                  details={"note": "tuna never heard of an endpoint for it"})
-        try:
-            endpoint = api.endpoint(endpoint_id)
-        except NotFound:
-            self._same_location(api, record)
-            return ServiceStatus(Status.DESTROYED, "NOT_FOUND", None, 0,
-                                 {"note": f"endpoint {endpoint_id} no longer exists on RunPod"})
-        health = api.health(endpoint_id)
-        word = remote.health_status(health, endpoint.get("workersMin") or 0)
-        return ServiceStatus(remote.tuna_status(word), word, _openai_url(endpoint_id),
-                             remote.billed_workers(health),
-                             {"endpoint_id": endpoint_id, "workers": health.get("workers") or {},
-                              "workers_min": endpoint.get("workersMin"),
-                              "workers_max": endpoint.get("workersMax")})
-
-    def _same_location(self, api: RunpodApi, record: Record) -> None:
-        if record.location and record.location.get("api_url") != api.base_url:
-            raise ProviderError(f"{record.service_name} lives at {record.location['api_url']}, "
-                                f"but tuna is talking to {api.base_url}; set RUNPOD_API_URL for "
-                                "it. Nothing was changed")
+        if found is located.GONE:
+            return ServiceStatus(Status.DESTROYED, "NOT_FOUND", None, 0, {
+                "note": f"endpoint {record.provider_ids['endpoint_id']} no longer exists on RunPod"})
+        endpoint = found
+        listing = api.workers(endpoint["id"])
+        loaded_before = record.provider_ids.get("loaded_config") == str(
+            listing.get("endpointVersion"))
+        word = remote.endpoint_status(endpoint, listing, loaded_before)
+        low, high = remote.billed_workers(listing)
+        workers = endpoint.get("workers") or {}
+        details = {"endpoint_id": endpoint["id"], "workers": remote.worker_counts(listing),
+                   "workers_min": workers.get("min"), "workers_max": workers.get("max"),
+                   "billed_workers": f"{low} running; {high} counting idle and starting ones "
+                                     "(RunPod's pricing page bills those, its workers page not)"}
+        if word == "SCALED_DOWN":
+            details["note"] = ("RunPod set max workers to 0 (it does so after 7 idle days): the "
+                               "endpoint serves nothing until max workers is raised")
+        elif word == "COLD":
+            details["note"] = "no worker has loaded the model yet: the first request starts one"
+        asked = record.request.scaling.max_replicas
+        if word != "SCALED_DOWN" and workers.get("max") is not None and workers["max"] < asked:
+            details["note"] = f"RunPod lowered max workers to {workers['max']} (asked {asked})"
+        return ServiceStatus(remote.STATUSES[word], word, _openai_url(endpoint["id"]), high,
+                             details, {"endpoint_id": endpoint["id"],
+                                       **located.loaded_marker(word, listing)})
 
     def logs(self, record: Record, since_ms: int) -> list[LogLine]:
-        self.require(Feature.LOGS)
-        return []
+        return located.logs(_client(), record, since_ms)
 
     def find_services(self) -> list[RemoteService]:
         return remote.services(_client().endpoints())
 
     def destroy(self, record: Record) -> None:
-        """The endpoint first (a template in use cannot be deleted), then the template; both
-        must then be gone."""
-        api = _client()
-        ids = record.provider_ids
-        self._same_location(api, record)
-        for kind, remove in (("endpoint_id", api.delete_endpoint), ("template_id",
-                                                                     api.delete_template)):
-            if ids.get(kind):
-                try:
-                    remove(ids[kind])
-                except NotFound:
-                    pass  # already gone
-        for kind, read in (("endpoint_id", api.endpoint), ("template_id", api.template)):
-            if ids.get(kind):
-                try:
-                    read(ids[kind])
-                except NotFound:
-                    continue
-                raise ProviderError(f"RunPod still lists {kind[:-3]} {ids[kind]} after the "
-                                    f"delete; run `tuna destroy --service-name "
-                                    f"{record.service_name}` again")
+        located.destroy(_client(), record)

@@ -1,4 +1,11 @@
-"""What a RunPod endpoint's health says, in tuna's terms, and the endpoints tuna made."""
+"""What a RunPod endpoint and its workers say, in tuna's terms, and the endpoints tuna made.
+
+Readiness comes from REST API v2's worker list (`GET /v2/serverless/{id}/workers`), not from the
+job API's /health: health counts say nothing of which configuration a worker runs, and with no
+minimum workers they are all zero whether or not the model can load. RunPod's vLLM worker
+starts its job loop only once vLLM answers /health (worker-vllm src/main.py), so an IDLE or
+RUNNING worker of the current configuration has loaded the model.
+"""
 
 from __future__ import annotations
 
@@ -15,38 +22,61 @@ def serverless_url() -> str:
     return (os.environ.get("RUNPOD_SERVERLESS_URL") or DEFAULT_SERVERLESS_URL).rstrip("/")
 
 
-READY = frozenset({"READY", "SCALED_TO_ZERO"})
-FAILED = frozenset({"UNHEALTHY"})  # its workers crash: vLLM will not start as configured
+LOADED = frozenset({"IDLE", "RUNNING"})  # the worker's job loop runs: vLLM is up
+
+# The provider's words, and what tuna calls them.
+STATUSES = {
+    "READY": Status.ACTIVE,  # as many loaded workers as the minimum (at least one)
+    "SCALED_TO_ZERO": Status.ACTIVE,  # no worker now, but one of this config loaded before
+    "COLD": Status.COLD,  # accepted, no worker yet: nothing has shown the model loads
+    "INITIALIZING": Status.DEPLOYING,
+    "THROTTLED": Status.DEPLOYING,  # waiting for GPU capacity
+    "UNHEALTHY": Status.UNHEALTHY,  # workers crash: vLLM does not start as configured
+    "SCALED_DOWN": Status.INACTIVE,  # RunPod cut max workers to 0 (after days idle)
+}
+# What ends a wait: with a minimum of workers, loaded ones; without, the endpoint's acceptance.
+READY = frozenset({"READY", "SCALED_TO_ZERO", "COLD"})
+FAILED = frozenset({"UNHEALTHY", "SCALED_DOWN"})
 
 
-def health_status(health: dict, workers_min: int) -> str:
-    """One word for the workers' state. An endpoint whose minimum is zero is ready with no
-    worker: its first request starts one (a cold start), as a Baseten model scaled to zero."""
-    workers = health.get("workers") or {}
-    serving = workers.get("ready", 0) + workers.get("idle", 0) + workers.get("running", 0)
-    if serving >= max(1, workers_min):
+def worker_counts(listing: dict) -> dict[str, int]:
+    """Workers by status, of the endpoint's current configuration only (a stale worker runs
+    the configuration an update replaces)."""
+    counts = dict.fromkeys(("RUNNING", "IDLE", "INITIALIZING", "THROTTLED", "UNHEALTHY"), 0)
+    for worker in listing.get("workers") or []:
+        if not worker.get("isStale") and worker.get("status") in counts:
+            counts[worker["status"]] += 1
+    return counts
+
+
+def endpoint_status(endpoint: dict, listing: dict, loaded_before: bool) -> str:
+    """One word for the endpoint: see STATUSES. `loaded_before`: tuna has seen a worker of
+    this configuration load the model."""
+    workers = endpoint.get("workers") or {}
+    if workers.get("max", 1) == 0:
+        return "SCALED_DOWN"
+    counts = worker_counts(listing)
+    loaded = sum(counts[state] for state in LOADED)
+    minimum = workers.get("min", 0)
+    if loaded and loaded >= minimum:
         return "READY"
-    if workers.get("unhealthy", 0) and not serving:
+    if counts["UNHEALTHY"] and not loaded:
         return "UNHEALTHY"
-    if workers.get("initializing", 0) or workers.get("throttled", 0) or serving < workers_min:
-        return "THROTTLED" if workers.get("throttled", 0) else "INITIALIZING"
-    return "SCALED_TO_ZERO"
+    if minimum == 0 and not counts["INITIALIZING"] and not counts["THROTTLED"]:
+        return "SCALED_TO_ZERO" if loaded_before else "COLD"
+    return "THROTTLED" if counts["THROTTLED"] and not counts["INITIALIZING"] else "INITIALIZING"
 
 
-def tuna_status(word: str) -> Status:
-    if word in READY:
-        return Status.ACTIVE
-    return Status.UNHEALTHY if word in FAILED else Status.DEPLOYING
-
-
-def billed_workers(health: dict) -> int:
-    """Workers RunPod bills now: starting, idle within their timeout, or serving."""
-    workers = health.get("workers") or {}
-    return sum(workers.get(k, 0) for k in ("initializing", "ready", "idle", "running"))
+def billed_workers(listing: dict) -> tuple[int, int]:
+    """Workers RunPod bills now, as a range. Every page bills RUNNING workers. RunPod's pricing
+    page also bills start-up (loading the model) and the idle-timeout tail, while its workers
+    page lists Initializing and Idle as not billed: the upper figure counts them."""
+    states = [w.get("status") for w in listing.get("workers") or []]
+    running = states.count("RUNNING")
+    return running, running + states.count("IDLE") + states.count("INITIALIZING")
 
 
 def services(endpoints: list[dict]) -> list[RemoteService]:
-    return [RemoteService(e["name"][len(NAME_PREFIX):], "runpod",
-                          {"endpoint_id": e["id"], "template_id": e.get("templateId", "")},
-                          "EXISTS")
+    return [RemoteService(e["name"][len(NAME_PREFIX):], "runpod", {"endpoint_id": e["id"]},
+                          "SCALED_DOWN" if (e.get("workers") or {}).get("max") == 0 else "EXISTS")
             for e in endpoints if str(e.get("name", "")).startswith(NAME_PREFIX)]
