@@ -278,3 +278,34 @@ def test_no_code_path_calls_the_retired_v1_api():
         for match in re.finditer(r"rest\.runpod\.io/v1[^\"']*", path.read_text()):
             # Only the address that old records carry, to recognise them.
             assert path.name == "endpoint.py" and match.group(0) == "rest.runpod.io/v1", path
+
+
+def test_network_volume_is_runpods_own_option_and_holds_the_weights(tuna, runpod, fake):
+    help_text = tuna("deploy", "--help").stdout
+    assert "runpod options (with --serverless-provider runpod)" in help_text
+    assert "--network-volume ID" in help_text and "$RUNPOD_NETWORK_VOLUME" in help_text
+    done = tuna(*DEPLOY, "--network-volume", "vol42abc", "--no-wait")
+    assert done.code == 0, done.stderr
+    body = _created_body(runpod)
+    assert body["networkVolumes"] == ["vol42abc"] and body["disk"] == 50
+    assert tuna("destroy", "--service-name", NAME).code == 0
+    baseten = tuna("deploy", "--model", "Qwen/Qwen3-0.6B", "--gpu", "L4",
+                   "--serverless-provider", "baseten", "--network-volume", "vol42abc")
+    assert baseten.code == 2 and "--network-volume is an option of runpod, not of baseten" in \
+        baseten.stderr
+    assert fake.models == {} and len(runpod.bodies) == 1
+
+
+def test_runpod_validation_errors_come_back_in_its_own_words(runpod):
+    from tuna.http_errors import ApiError
+    from tuna.providers.runpod.api import RunpodApi
+
+    api = RunpodApi(runpod.api_key, runpod.url + "/v2")
+    body = {"name": "tuna-x", "type": "QUEUE", "image": "i", "gpuTypeIds": ["NVIDIA L4"],
+            "scaling": {"type": "REQUEST_COUNT", "requestCount": 4},
+            "workers": {"idleTimeout": 30}, "gpu": {"pools": ["AMPERE_24"]}}
+    with pytest.raises(ApiError) as caught:
+        api.create_endpoint(body)
+    assert "(HTTP 422): Request validation failed.; $: additional properties 'gpuTypeIds' not " \
+        "allowed; idleTimeout does not apply" in str(caught.value)
+    assert runpod.endpoints == {}

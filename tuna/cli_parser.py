@@ -112,6 +112,22 @@ def _providers_environment() -> dict[str, str]:
     return variables
 
 
+def provider_options() -> dict:
+    """Each installed provider's own deploy options, by provider name."""
+    from tuna import registry
+    from tuna.errors import TunaError
+
+    found = {}
+    for name in registry.names():
+        try:
+            options = registry.provider_class(name).options
+        except TunaError:
+            continue  # a broken plugin does not break deploy
+        if options:
+            found[name] = options
+    return found
+
+
 def json_flag(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON document on stdout")
 

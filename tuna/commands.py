@@ -8,7 +8,7 @@ so `--help`, `show-gpus`, `list` and friends start fast.
 from __future__ import annotations
 
 from tuna.cli_parser import (Command, Environment, default, duration, json_flag, lower,
-                             service_flag, whole_number)
+                             provider_options, service_flag, whole_number)
 from tuna.errors import UsageError
 
 COMMANDS: dict[str, Command] = {}
@@ -88,12 +88,27 @@ def _deploy_arguments(p) -> None:
     p.add_argument("--timeout", type=duration, default=DEFAULT_TIMEOUT,
                    help="how long to wait for readiness, e.g. 900s, 30m")
     json_flag(p)
+    for provider, options in provider_options().items():
+        group = p.add_argument_group(f"{provider} options (with --serverless-provider {provider})")
+        for option in options:
+            group.add_argument(option.flag, metavar=option.metavar, dest=f"option:{provider}:"
+                               f"{option.name}", help=option.help + (
+                                   f" (also ${option.env})" if option.env else ""))
 
 
 STATE = Environment(("TUNA_STATE_DIR", "TUNA_DEBUG"))
 REMOTE = Environment(("TUNA_STATE_DIR", "TUNA_POLL_INTERVAL", "TUNA_DEBUG"), providers=True)
 DEPLOY = Environment(("TUNA_STATE_DIR", "TUNA_POLL_INTERVAL", "HF_ENDPOINT", "HF_TOKEN",
                       "TUNA_DEBUG"), providers=True)
+
+
+def _given_options(args) -> dict[str, dict[str, str]]:
+    given: dict[str, dict[str, str]] = {}
+    for dest, value in vars(args).items():
+        if dest.startswith("option:") and value is not None:
+            _, provider, name = dest.split(":")
+            given.setdefault(provider, {})[name] = value
+    return given
 
 
 def _request(args):
@@ -103,7 +118,7 @@ def _request(args):
         model=args.model, gpu=args.gpu, service_name=args.service_name, tp_size=args.tp_size,
         max_model_len=args.max_model_len, cold_start_mode=args.cold_start_mode,
         quantization=args.quantization, revision=args.revision, image=args.image,
-        hf_secret=args.hf_secret, team=args.team,
+        hf_secret=args.hf_secret, team=args.team, options=_given_options(args),
         scaling=Scaling(concurrency=args.concurrency, min_replicas=args.min_replicas,
                         max_replicas=args.max_replicas, scale_down_delay=args.scale_down_delay),
     )
@@ -166,6 +181,12 @@ def _wait_arguments(p) -> None:
     p.add_argument("--timeout", type=duration, default=DEFAULT_TIMEOUT,
                    help="how long to wait for readiness, e.g. 900s, 30m")
     json_flag(p)
+    for provider, options in provider_options().items():
+        group = p.add_argument_group(f"{provider} options (with --serverless-provider {provider})")
+        for option in options:
+            group.add_argument(option.flag, metavar=option.metavar, dest=f"option:{provider}:"
+                               f"{option.name}", help=option.help + (
+                                   f" (also ${option.env})" if option.env else ""))
 
 
 @command("wait", "wait again until a deploying service is ready (exit 1 on failure or timeout)",

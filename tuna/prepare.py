@@ -38,10 +38,28 @@ def _refuse_unrunnable_quantization(request: DeployRequest, gpu: catalog.Gpu) ->
             "another --gpu or method")
 
 
+def _refuse_foreign_options(request: DeployRequest, provider: str) -> None:
+    for owner, given in request.options.items():
+        if owner != provider and given:
+            flags = ", ".join("--" + name.replace("_", "-") for name in given)
+            raise UsageError(f"{flags} is an option of {owner}, not of {provider}; pass "
+                             f"--serverless-provider {owner} or leave it out")
+
+
 def prepare(request: DeployRequest, provider_name: str | None,
             need_credentials: bool = False) -> Prepared:
     """With `need_credentials` (a real deploy), choosing a provider considers only those whose
     credentials are set."""
+    if provider_name is None and len([o for o in request.options.values() if o]) == 1:
+        # A provider's own option names the provider the user means.
+        provider_name = next(owner for owner, given in request.options.items() if given)
+    prepared = _prepare(request, provider_name, need_credentials)
+    _refuse_foreign_options(prepared.request, prepared.provider.name)
+    return prepared
+
+
+def _prepare(request: DeployRequest, provider_name: str | None,
+             need_credentials: bool) -> Prepared:
     cat = catalog.load()
     request = replace(request, gpu=cat.resolve(request.gpu))
     _refuse_unrunnable_quantization(request, cat.gpus[request.gpu])

@@ -17,7 +17,8 @@ from tuna.errors import UsageError
 from tuna.models import (Check, DeploymentResult, DeployRequest, Feature, LogLine, Plan, Record,
                          RemoteService, ServiceStatus)
 
-__all__ = ["InferenceProvider", "Feature", "Limit", "Quantity", "Preflight", "DeployEvents",
+__all__ = ["InferenceProvider", "Feature", "Limit", "Option", "Quantity", "Preflight",
+           "DeployEvents",
            "RemoteService",
            "refusal", "TP_SIZE", "MAX_MODEL_LEN", "QUANTIZATION", "CONCURRENCY", "MAX_REPLICAS",
            "SCALE_DOWN_DELAY"]
@@ -65,6 +66,22 @@ class Limit:
 
 
 @dataclass(frozen=True)
+class Option:
+    """A deploy option of one provider's own (`tuna deploy --help` shows it in the provider's
+    group). Its value reaches only that provider, in `request.options[provider][name]`; `env`
+    also sets it."""
+
+    flag: str  # e.g. "--network-volume"
+    help: str
+    metavar: str = "VALUE"
+    env: str | None = None
+
+    @property
+    def name(self) -> str:
+        return self.flag[2:].replace("-", "_")
+
+
+@dataclass(frozen=True)
 class Preflight:
     """What the provider found before deploying: its checks, and the request as it will serve it
     (for example with the workspace's Hugging Face secret filled in), to plan from."""
@@ -102,6 +119,15 @@ class InferenceProvider(abc.ABC):
     # without (tuna chooses and searches only providers whose credentials are set).
     environment: ClassVar[Mapping[str, str]] = {}
     credentials: ClassVar[tuple[str, ...]] = ()
+    options: ClassVar[tuple[Option, ...]] = ()  # its own deploy options
+
+    def option(self, request: DeployRequest, name: str) -> str | None:
+        """The value of one of its options: the flag's, else its environment variable's."""
+        import os
+
+        given = request.options.get(self.name, {}).get(name)
+        declared = next(o for o in self.options if o.name == name)
+        return given or (os.environ.get(declared.env, "").strip() or None if declared.env else None)
 
     def has_credentials(self) -> bool:
         import os

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from typing import TYPE_CHECKING
 
 from tuna import catalog, waiting
@@ -12,13 +13,14 @@ from tuna.http_errors import ApiError, KeyRejected
 from tuna.models import (Check, DeploymentResult, DeployRequest, Feature, LogLine, Plan, Record,
                          RemoteService, ServiceStatus, Status)
 from tuna.provider import (MAX_REPLICAS, SCALE_DOWN_DELAY, TP_SIZE, DeployEvents,
-                           InferenceProvider, Limit, Preflight)
+                           InferenceProvider, Limit, Option, Preflight)
 from tuna.providers.runpod import endpoint as located, remote, render
 from tuna.providers.runpod.remote import serverless_url
 
 if TYPE_CHECKING:
     from tuna.providers.runpod.api import RunpodApi
 
+NETWORK_VOLUME_ID = re.compile(r"[A-Za-z0-9]{1,64}")
 KEY_HINT = "create an API key at https://console.runpod.io/user/settings, then " \
            "`export RUNPOD_API_KEY=...`"
 
@@ -43,9 +45,6 @@ def _example(url: str, model: str) -> str:
             f'  -d \'{{"model": "{model}", "messages": [{{"role": "user", "content": "Hello"}}]}}\'')
 
 
-def _body(request: DeployRequest) -> dict:
-    offer = catalog.load().require_offer(request.gpu, "runpod")
-    return render.endpoint_body(request, offer.provider_gpu_id)
 
 
 class RunpodProvider(InferenceProvider):
@@ -57,18 +56,36 @@ class RunpodProvider(InferenceProvider):
         Limit(MAX_REPLICAS, range(1, 61), "RunPod caps the workers of an account at 60 (5 by "
               "default; more with a larger balance)"),
     )
+    options = (
+        Option("--network-volume", "RunPod network volume to keep the Hugging Face cache on, so "
+               "a new worker need not download the weights again (its data center then holds "
+               "the workers)", "ID", "RUNPOD_NETWORK_VOLUME"),
+    )
     credentials = ("RUNPOD_API_KEY",)
     environment = {
         "RUNPOD_API_KEY": "RunPod API key (https://console.runpod.io/user/settings)",
         "RUNPOD_API_URL": "RunPod's REST API v2 (default https://api.runpod.io/v2)",
         "RUNPOD_SERVERLESS_URL": "where endpoints answer (default https://api.runpod.ai/v2)",
+        "RUNPOD_NETWORK_VOLUME": "network volume for the weights (as --network-volume)",
     }
+
+    def refusals(self, request: DeployRequest) -> list[str]:
+        volume = self.option(request, "network_volume")
+        bad = volume is not None and not NETWORK_VOLUME_ID.fullmatch(volume)
+        return super().refusals(request) + (
+            [f"--network-volume: expected a RunPod network volume id (letters and digits), "
+             f"got {volume!r}"] if bad else [])
 
     # --- offline ---------------------------------------------------------------------------
 
+    def _body(self, request: DeployRequest) -> dict:
+        offer = catalog.load().require_offer(request.gpu, self.name)
+        return render.endpoint_body(request, offer.provider_gpu_id,
+                                    self.option(request, "network_volume"))
+
     def plan(self, request: DeployRequest) -> Plan:
         offer = catalog.load().require_offer(request.gpu, self.name)
-        body = _body(request)
+        body = self._body(request)
         gpus = request.gpu_count
         return Plan(self.name, request, {"endpoint.json": json.dumps(body, indent=2)}, {
             "model": f"{request.model}@{request.revision} (downloaded by the worker)",
@@ -76,8 +93,9 @@ class RunpodProvider(InferenceProvider):
             "GPU": f"{gpus} x {offer.provider_gpu_id} (pool {body['gpu']['pools'][0]}, CUDA "
                    f"{', '.join(body['gpu'].get('allowedCudaVersions', ['any']))})",
             "disk": f"{body['disk']} GB container disk" + (
-                "" if request.weights_gb is not None else " (weights' size unknown: RunPod's "
-                "own manifest size)"),
+                f"; weights cached on network volume {body['networkVolumes'][0]}"
+                if body.get("networkVolumes") else "" if request.weights_gb is not None
+                else " (weights' size unknown: RunPod's own manifest size)"),
             "price": offer.replica_price(gpus, per="worker"),
         })
 

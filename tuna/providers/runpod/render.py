@@ -65,7 +65,9 @@ def gpu_selection(gpu_type_id: str, count: int, custom_image: bool = False) -> d
     return selection
 
 
-def disk_gb(request: DeployRequest) -> int:
+def disk_gb(request: DeployRequest, network_volume: str | None) -> int:
+    if network_volume:
+        return MIN_DISK_GB  # the weights live on the volume
     if request.weights_gb is None:
         return int(facts()["worker"]["manifest_disk_gb"])  # what RunPod's own manifest asks
     return max(MIN_DISK_GB, math.ceil(request.weights_gb * DISK_HEADROOM + DISK_EXTRA_GB))
@@ -103,14 +105,16 @@ def _env(request: DeployRequest) -> dict[str, str]:
     return env
 
 
-def endpoint_body(request: DeployRequest, gpu_type_id: str) -> dict:
-    """The body of POST /v2/serverless, and of the PATCH that updates the endpoint to it."""
+def endpoint_body(request: DeployRequest, gpu_type_id: str,
+                  network_volume: str | None = None) -> dict:
+    """The body of POST /v2/serverless, and of the PATCH that updates the endpoint to it. The
+    worker keeps its Hugging Face cache under /runpod-volume, where a network volume mounts."""
     scaling = request.scaling
-    return {
+    body = {
         "name": endpoint_name(request.service_name),
         "type": "QUEUE",
         "image": request.image or worker_image(),
-        "disk": disk_gb(request),
+        "disk": disk_gb(request, network_volume),
         "env": _env(request),
         "gpu": gpu_selection(gpu_type_id, request.gpu_count, custom_image=bool(request.image)),
         # idleTimeout (--scale-down-delay) applies only with the queue-delay scaler; each worker
@@ -121,3 +125,6 @@ def endpoint_body(request: DeployRequest, gpu_type_id: str) -> dict:
         "timeout": JOB_TIMEOUT_MS,
         "flashboot": "FLASHBOOT" if request.cold_start_mode is ColdStartMode.FAST_BOOT else "OFF",
     }
+    if network_volume:
+        body["networkVolumes"] = [network_volume]
+    return body
