@@ -112,20 +112,25 @@ def _providers_environment() -> dict[str, str]:
     return variables
 
 
-def provider_options() -> dict:
-    """Each installed provider's own deploy options, by provider name."""
+def provider_option_groups(parser: argparse.ArgumentParser) -> None:
+    """A group for each installed provider's own deploy options; each value lands in
+    `option:<provider>:<name>`."""
     from tuna import registry
     from tuna.errors import TunaError
 
-    found = {}
-    for name in registry.names():
+    for provider in registry.names():
         try:
-            options = registry.provider_class(name).options
+            options = registry.provider_class(provider).options
         except TunaError:
             continue  # a broken plugin does not break deploy
-        if options:
-            found[name] = options
-    return found
+        if not options:
+            continue
+        group = parser.add_argument_group(
+            f"{provider} options (with --serverless-provider {provider})")
+        for option in options:
+            group.add_argument(option.flag, metavar=option.metavar,
+                               dest=f"option:{provider}:{option.name}",
+                               help=option.help + (f" (also ${option.env})" if option.env else ""))
 
 
 def json_flag(parser: argparse.ArgumentParser) -> None:

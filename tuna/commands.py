@@ -8,7 +8,7 @@ so `--help`, `show-gpus`, `list` and friends start fast.
 from __future__ import annotations
 
 from tuna.cli_parser import (Command, Environment, default, duration, json_flag, lower,
-                             provider_options, service_flag, whole_number)
+                             provider_option_groups, service_flag, whole_number)
 from tuna.errors import UsageError
 
 COMMANDS: dict[str, Command] = {}
@@ -88,12 +88,7 @@ def _deploy_arguments(p) -> None:
     p.add_argument("--timeout", type=duration, default=DEFAULT_TIMEOUT,
                    help="how long to wait for readiness, e.g. 900s, 30m")
     json_flag(p)
-    for provider, options in provider_options().items():
-        group = p.add_argument_group(f"{provider} options (with --serverless-provider {provider})")
-        for option in options:
-            group.add_argument(option.flag, metavar=option.metavar, dest=f"option:{provider}:"
-                               f"{option.name}", help=option.help + (
-                                   f" (also ${option.env})" if option.env else ""))
+    provider_option_groups(p)
 
 
 STATE = Environment(("TUNA_STATE_DIR", "TUNA_DEBUG"))
@@ -181,12 +176,6 @@ def _wait_arguments(p) -> None:
     p.add_argument("--timeout", type=duration, default=DEFAULT_TIMEOUT,
                    help="how long to wait for readiness, e.g. 900s, 30m")
     json_flag(p)
-    for provider, options in provider_options().items():
-        group = p.add_argument_group(f"{provider} options (with --serverless-provider {provider})")
-        for option in options:
-            group.add_argument(option.flag, metavar=option.metavar, dest=f"option:{provider}:"
-                               f"{option.name}", help=option.help + (
-                                   f" (also ${option.env})" if option.env else ""))
 
 
 @command("wait", "wait again until a deploying service is ready (exit 1 on failure or timeout)",
