@@ -153,7 +153,7 @@ class InferenceProvider(abc.ABC):
     @abc.abstractmethod
     def validate(self, plan: Plan) -> str:
         """Check the rendered files with the platform's own tooling, offline; return what
-        checked them (e.g. "truss 0.18.35"). Raise TunaError with the tool's words if invalid."""
+        checked them (e.g. "truss 0.18.36"). Raise TunaError with the tool's words if invalid."""
 
     @abc.abstractmethod
     def check_account(self) -> list[Check]:

@@ -16,7 +16,7 @@ VALIDATE_TIMEOUT_S = 120
 
 
 def validate(config_path: Path) -> str:
-    """Validate, and return what validated it ("truss 0.18.35")."""
+    """Validate, and return what validated it ("truss 0.18.36")."""
     try:
         done = subprocess.run([sys.executable, "-m", __name__, str(config_path)],
                               capture_output=True, text=True, timeout=VALIDATE_TIMEOUT_S)
