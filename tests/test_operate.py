@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import signal
 import sqlite3
 import subprocess
@@ -34,6 +35,18 @@ def test_logs_newest_last_since_a_duration(tuna, fake):
     asked = int(query["start_epoch_millis"][0])
     assert before_ms - 600_000 - 5_000 <= asked <= before_ms - 600_000 + 5_000
     assert query["direction"] == ["desc"]
+
+
+def test_logs_page_past_basetens_thousand_line_limit(tuna, fake):
+    assert tuna(*DEPLOY, "--no-wait").code == 0
+    fake.logs = [f"line {i}" for i in range(2500)]
+    done = tuna("logs", "--service-name", "qwen3-0-6b", "--json")
+    assert done.code == 0, done.stderr
+    messages = [json.loads(line)["message"] for line in done.stdout.splitlines()]
+    assert messages == fake.logs  # every line once, oldest first
+    queries = log_queries(fake)
+    assert len(queries) == 3 and "end_epoch_millis" not in queries[0]
+    assert all(q["limit"] == ["1000"] for q in queries)
 
 
 def test_logs_follow_prints_each_new_line_once_until_ctrl_c(tuna_env, tuna, fake, tmp_path):

@@ -9,6 +9,8 @@ from tuna.http_client import JsonClient
 DEFAULT_API_URL = "https://api.baseten.co"
 PRODUCTION = "production"
 MAX_LOG_LINES = 1000
+# Pages of MAX_LOG_LINES one `tuna logs` reads at most: a bound on one call, not on the window.
+MAX_LOG_PAGES = 20
 LOG_WINDOW_S = 7 * 24 * 3600  # the longest window Baseten's logs endpoint serves
 
 
@@ -56,13 +58,22 @@ class BasetenApi(JsonClient):
         return self._call("GET", "/v1/models")["models"]
 
     def deployment_logs(self, model_id: str, deployment_id: str, start_ms: int | None = None,
-                        limit: int = 100) -> list[dict]:
-        """The newest `limit` (1-1000) log lines since start_ms (Baseten's default: 30 minutes
-        back; at most 7 days), oldest first. Baseten answers newest first, stamps in epoch
-        nanoseconds as strings; the endpoint is in beta."""
-        params = {"direction": "desc", "limit": max(1, min(limit, MAX_LOG_LINES))}
+                        limit: int = 100, pages: int = 1) -> list[dict]:
+        """The newest log lines since start_ms (Baseten's default: 30 minutes back; at most 7
+        days), oldest first: up to `pages` pages of `limit` (1-1000) lines, each page ending
+        (`end_epoch_millis`) where the one before began. Baseten answers newest first, stamps in
+        epoch nanoseconds as strings; the endpoint is in beta."""
+        path = f"/v1/models/{model_id}/deployments/{deployment_id}/logs"
+        params: dict = {"direction": "desc", "limit": max(1, min(limit, MAX_LOG_LINES))}
         if start_ms is not None:
             params["start_epoch_millis"] = start_ms
-        answer = self._call("GET", f"/v1/models/{model_id}/deployments/{deployment_id}/logs",
-                            params=params)
-        return sorted(answer.get("logs", []), key=lambda entry: int(entry["timestamp"]))
+        found: dict[tuple[str, str], dict] = {}
+        for _ in range(pages):
+            page = self._call("GET", path, params=params).get("logs", [])
+            fresh = [e for e in page if (e["timestamp"], e.get("message")) not in found]
+            found.update({(e["timestamp"], e.get("message")): e for e in page})
+            if len(page) < params["limit"] or not fresh:
+                break  # the window holds no more
+            # The oldest millisecond again (the end is inclusive): lines sharing it are kept once.
+            params["end_epoch_millis"] = min(int(e["timestamp"]) for e in page) // 1_000_000
+        return sorted(found.values(), key=lambda entry: int(entry["timestamp"]))

@@ -93,7 +93,7 @@ class BasetenProvider(InferenceProvider):
             curl_example(url, request.model), replicas)
 
     def logs(self, record: Record, since_ms: int) -> list[LogLine]:
-        from tuna.providers.baseten.api import LOG_WINDOW_S, MAX_LOG_LINES
+        from tuna.providers.baseten.api import LOG_WINDOW_S, MAX_LOG_LINES, MAX_LOG_PAGES
 
         # A few seconds inside the window: Baseten measures it against its own clock.
         oldest_ms = int((time.time() - LOG_WINDOW_S + 5) * 1000)
@@ -105,7 +105,7 @@ class BasetenProvider(InferenceProvider):
         if not deployment:
             raise UsageError(f"service {record.service_name!r} has no deployment to show logs of")
         entries = api.deployment_logs(model["id"], deployment["id"], max(since_ms, oldest_ms),
-                                      limit=MAX_LOG_LINES)
+                                      limit=MAX_LOG_LINES, pages=MAX_LOG_PAGES)
         return [LogLine(int(e["timestamp"]), str(e.get("message", "")), e.get("replica"))
                 for e in entries]
 
