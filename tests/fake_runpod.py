@@ -38,6 +38,7 @@ POOLS = {
 CREATE_FIELDS = {"args", "disk", "env", "image", "ports", "registry", "gpu", "name", "scaling",
                  "type", "cpu", "dataCenterIds", "flashboot", "networkVolumes", "templateId",
                  "timeout", "workers"}
+UPDATE_FIELDS = CREATE_FIELDS - {"type"}  # UpdateEndpointRequest: the routing type is fixed
 GPU_FIELDS = {"pools", "excludedTypes", "count", "allowedCudaVersions", "minCudaVersion"}
 WORKERS_FIELDS = {"min", "max", "idleTimeout"}
 SCALING_FIELDS = {"QUEUE_DELAY": {"type", "queueDelay"}, "REQUEST_COUNT": {"type", "requestCount"}}
@@ -65,7 +66,7 @@ def _unknown(obj: dict, allowed: set[str], where: str) -> list[str]:
 
 def check_body(body: dict, create: bool) -> None:
     """The spec's rules for a create (or, with create False, a PATCH) body."""
-    errors = _unknown(body, CREATE_FIELDS, "$")
+    errors = _unknown(body, CREATE_FIELDS if create else UPDATE_FIELDS, "$")
     for name, allowed in (("gpu", GPU_FIELDS), ("workers", WORKERS_FIELDS)):
         if isinstance(body.get(name), dict):
             errors += _unknown(body[name], allowed, f"$.{name}")

@@ -152,7 +152,8 @@ class RunpodProvider(InferenceProvider):
             endpoint_id = located.endpoint_id(api, update)
             events.progress(f"Updating RunPod endpoint {endpoint_id}; its workers roll over to "
                             "the new configuration as they cycle")
-            api.update_endpoint(endpoint_id, body)
+            # A PATCH takes the create body but for its routing type, fixed at creation.
+            api.update_endpoint(endpoint_id, {k: v for k, v in body.items() if k != "type"})
         ids = {"endpoint_id": endpoint_id}
         if wait_timeout is None:
             url = _openai_url(endpoint_id)
