@@ -62,12 +62,12 @@ class JsonClient:
         if response.status_code in (401, 403):
             raise KeyRejected(method, path, response.status_code,
                               f"the API key was rejected; {self.key_hint}", self.service)
-        if response.status_code == 404:
-            raise NotFound(method, path, 404, _short(response) or "not found", self.service)
         if response.status_code == 410:  # never "gone": the API is, not the resource
             raise Retired(method, path, 410, self.retired_hint, self.service)
         if not response.ok:
             detail = _short(response).replace(self._api_key, "***")  # a server may echo headers
+            if response.status_code == 404:
+                raise NotFound(method, path, 404, detail or "not found", self.service)
             raise ApiError(method, path, response.status_code, detail, self.service)
 
 

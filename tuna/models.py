@@ -128,7 +128,7 @@ class DeployRequest:
     # The weights' size in GB as the model check read it from the Hub; None when not read. A
     # provider that downloads the weights onto a disk of its own sizes the disk from it.
     weights_gb: float | None = None
-    # Options a provider declares for itself, as given: {provider: {option name: value}}.
+    # Options a provider declares for itself, those given: {provider: {option name: value}}.
     options: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def __post_init__(self):

@@ -40,7 +40,7 @@ def _refuse_unrunnable_quantization(request: DeployRequest, gpu: catalog.Gpu) ->
 
 def _refuse_foreign_options(request: DeployRequest, provider: str) -> None:
     for owner, given in request.options.items():
-        if owner != provider and given:
+        if owner != provider:
             flags = ", ".join("--" + name.replace("_", "-") for name in given)
             raise UsageError(f"{flags} is an option of {owner}, not of {provider}; pass "
                              f"--serverless-provider {owner} or leave it out")
@@ -50,9 +50,9 @@ def prepare(request: DeployRequest, provider_name: str | None,
             need_credentials: bool = False) -> Prepared:
     """With `need_credentials` (a real deploy), choosing a provider considers only those whose
     credentials are set."""
-    if provider_name is None and len([o for o in request.options.values() if o]) == 1:
+    if provider_name is None and len(request.options) == 1:
         # A provider's own option names the provider the user means.
-        provider_name = next(owner for owner, given in request.options.items() if given)
+        (provider_name,) = request.options
     prepared = _prepare(request, provider_name, need_credentials)
     _refuse_foreign_options(prepared.request, prepared.provider.name)
     return prepared

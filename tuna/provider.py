@@ -18,9 +18,7 @@ from tuna.models import (Check, DeploymentResult, DeployRequest, Feature, LogLin
                          RemoteService, ServiceStatus)
 
 __all__ = ["InferenceProvider", "Feature", "Limit", "Option", "Quantity", "Preflight",
-           "DeployEvents",
-           "RemoteService",
-           "refusal", "TP_SIZE", "MAX_MODEL_LEN", "QUANTIZATION", "CONCURRENCY", "MAX_REPLICAS",
+           "DeployEvents", "RemoteService", "refusal", "TP_SIZE", "MAX_MODEL_LEN", "QUANTIZATION", "CONCURRENCY", "MAX_REPLICAS",
            "SCALE_DOWN_DELAY"]
 
 
@@ -126,8 +124,10 @@ class InferenceProvider(abc.ABC):
         import os
 
         given = request.options.get(self.name, {}).get(name)
+        if given:
+            return given
         declared = next(o for o in self.options if o.name == name)
-        return given or (os.environ.get(declared.env, "").strip() or None if declared.env else None)
+        return os.environ.get(declared.env, "").strip() or None if declared.env else None
 
     def has_credentials(self) -> bool:
         import os

@@ -27,14 +27,15 @@ def _v2_address(api_url: str) -> str:
     """Where a record's resources answer now: one made through v1 is served by v2."""
     from tuna.providers.runpod.api import DEFAULT_API_URL
 
-    if api_url.rstrip("/") == V1_API_URL:
+    url = api_url.rstrip("/")
+    if url == V1_API_URL:
         return DEFAULT_API_URL
-    return api_url[:-3] + "/v2" if api_url.rstrip("/").endswith("/v1") else api_url
+    return url[:-3] + "/v2" if url.endswith("/v1") else url
 
 
 def _require_same_location(api: RunpodApi, record: Record) -> None:
     lives_at = record.location.get("api_url") if record.location else None
-    if lives_at and _v2_address(lives_at).rstrip("/") != api.base_url:
+    if lives_at and _v2_address(lives_at) != api.base_url:
         raise ProviderError(f"{record.service_name} lives at {lives_at}, but tuna is talking to "
                             f"{api.base_url}; set RUNPOD_API_URL for it. Nothing was changed")
 

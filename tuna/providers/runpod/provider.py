@@ -78,24 +78,22 @@ class RunpodProvider(InferenceProvider):
 
     # --- offline ---------------------------------------------------------------------------
 
-    def _body(self, request: DeployRequest) -> dict:
-        offer = catalog.load().require_offer(request.gpu, self.name)
-        return render.endpoint_body(request, offer.provider_gpu_id,
-                                    self.option(request, "network_volume"))
-
     def plan(self, request: DeployRequest) -> Plan:
         offer = catalog.load().require_offer(request.gpu, self.name)
-        body = self._body(request)
+        volume = self.option(request, "network_volume")
+        body = render.endpoint_body(request, offer.provider_gpu_id, volume)
         gpus = request.gpu_count
+        disk = f"{body['disk']} GB container disk"
+        if volume:
+            disk += f"; weights cached on network volume {volume}"
+        elif request.weights_gb is None:
+            disk += " (weights' size unknown: RunPod's own manifest size)"
         return Plan(self.name, request, {"endpoint.json": json.dumps(body, indent=2)}, {
             "model": f"{request.model}@{request.revision} (downloaded by the worker)",
             "image": body["image"],
             "GPU": f"{gpus} x {offer.provider_gpu_id} (pool {body['gpu']['pools'][0]}, CUDA "
                    f"{', '.join(body['gpu'].get('allowedCudaVersions', ['any']))})",
-            "disk": f"{body['disk']} GB container disk" + (
-                f"; weights cached on network volume {body['networkVolumes'][0]}"
-                if body.get("networkVolumes") else "" if request.weights_gb is not None
-                else " (weights' size unknown: RunPod's own manifest size)"),
+            "disk": disk,
             "price": offer.replica_price(gpus, per="worker"),
         })
 

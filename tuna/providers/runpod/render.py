@@ -27,9 +27,10 @@ QUEUE_DELAY_S = 4
 DISK_HEADROOM = 1.2
 DISK_EXTRA_GB = 30
 MIN_DISK_GB = 50
-# Time to download and load the weights: a floor at the worker's own default, then a
-# conservative 15 s per GB (about 70 MB/s from the Hub).
+# Time to download and load the weights: 10 minutes for the image and vLLM's start, plus a
+# conservative 15 s per GB (about 70 MB/s from the Hub), never under the worker's own default.
 STARTUP_FLOOR_S = 1200
+STARTUP_BASE_S = 600
 STARTUP_S_PER_GB = 15
 UNKNOWN_WEIGHTS_STARTUP_S = 3600
 
@@ -76,7 +77,8 @@ def disk_gb(request: DeployRequest, network_volume: str | None) -> int:
 def startup_timeout_s(request: DeployRequest) -> int:
     if request.weights_gb is None:
         return UNKNOWN_WEIGHTS_STARTUP_S
-    return max(STARTUP_FLOOR_S, math.ceil(600 + request.weights_gb * STARTUP_S_PER_GB))
+    return max(STARTUP_FLOOR_S,
+               math.ceil(STARTUP_BASE_S + request.weights_gb * STARTUP_S_PER_GB))
 
 
 def _env(request: DeployRequest) -> dict[str, str]:
