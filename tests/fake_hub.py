@@ -56,6 +56,19 @@ MODELS: dict[str, dict] = {
                    "num_key_value_heads": 4, "max_position_embeddings": 32768,
                    "torch_dtype": "float16",
                    "quantization_config": {"quant_method": "awq", "bits": 4, "group_size": 128}}},
+    # Architectures that only newer vLLM releases load, and one no release knows.
+    "Qwen/Qwen3.5-4B": {
+        "parameters": 4_660_000_000, "gated": False,
+        "config": {"architectures": ["Qwen3_5ForConditionalGeneration"], "model_type": "qwen3_5",
+                   "text_config": {"num_hidden_layers": 32}, "torch_dtype": "bfloat16"}},
+    "LiquidAI/LFM3-1B": {
+        "parameters": 1_170_000_000, "gated": False,
+        "config": {"architectures": ["Lfm3ForCausalLM"], "model_type": "lfm3",
+                   "torch_dtype": "bfloat16"}},
+    "acme/Mystery-1B": {
+        "parameters": 1_000_000_000, "gated": False,
+        "config": {"architectures": ["MysteryForCausalLM"], "model_type": "mystery",
+                   "torch_dtype": "bfloat16"}},
 }
 
 MODELS["unsloth/Qwen3-0.6B"]["config"] = MODELS["Qwen/Qwen3-0.6B"]["config"]

@@ -155,11 +155,7 @@ def test_rendered_config_must_keep_the_template_keys():
         render._check_same_keys(template, {"model_name": "x", "runtime": {}, "added": 1})
 
 
-def test_default_image_comes_from_the_vllm_facts():
-    import tomllib
-
-    from tests.conftest import ROOT
-
-    facts = tomllib.loads((ROOT / "tuna" / "data" / "vllm.toml").read_text())
-    assert rendered()["base_image"]["image"] == facts["image"]
-    assert facts["image"].endswith(":v" + facts["version"])  # a pinned tag, never :latest
+def test_default_image_is_the_pinned_default_vllm_in_basetens_cuda_build():
+    assert rendered()["base_image"]["image"] == "vllm/vllm-openai:v0.15.1"  # before 0.20: CUDA 12
+    newer = rendered(vllm_version="0.33.0")["base_image"]["image"]
+    assert newer == "vllm/vllm-openai:v0.33.0-cu129"  # Baseten runs the CUDA 12.9 build

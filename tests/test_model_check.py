@@ -52,13 +52,14 @@ def test_a_model_that_does_not_fit_names_the_numbers_and_the_cheapest_fit(tuna, 
     assert done.code == 2, done.stderr
     # 70.55e9 parameters x 2 bytes = 131.4 GiB of weights on one L4 of 24 GB x 0.95.
     assert ("meta-llama/Llama-3.3-70B-Instruct needs ~134.7 GiB per GPU (weights 131.42 + KV cache "
-            "1.25 + runtime 2.0) of 21.2 GiB on 1 x L4: it does not fit; it fits with --tp-size 8 "
-            "on L4 ($6.80/hour per replica)") in done.stderr
+            "1.25 + runtime 2.0) of 21.2 GiB on 1 x L4: it does not fit; it fits on 2 x A100_80GB "
+            "(--gpu A100_80GB --tp-size 2, $8.00/hour per replica)") in done.stderr
     elsewhere = tuna(*deploy("meta-llama/Llama-3.3-70B-Instruct", "--gpu", "T4"),
                      env={"HF_TOKEN": hub.token})
-    # Not even 8 T4s hold 131 GiB of weights; the cheapest shape that does is 8 L4s.
-    assert ("of 14.2 GiB on 1 x T4: it does not fit; it fits on 8 x L4 (--gpu L4 --tp-size 8, "
-            "$6.80/hour per replica)") in elsewhere.stderr
+    # Baseten's T4 and L4 boxes stop at 4 GPUs; the cheapest shape that holds 131 GiB of
+    # weights is 2 x A100 ($8.00), not 4 x L4 ($4.80, 33 GiB each of 21.2).
+    assert ("of 14.2 GiB on 1 x T4: it does not fit; it fits on 2 x A100_80GB (--gpu A100_80GB "
+            "--tp-size 2, $8.00/hour per replica)") in elsewhere.stderr
     assert nothing_created(fake, tuna)
 
 
@@ -131,7 +132,8 @@ def test_check_runs_the_model_check_alone(tuna, fake, hub):
 def test_deploy_summary_shows_what_was_checked(tuna, fake):
     done = tuna(*deploy("Qwen/Qwen3-0.6B", "--gpu", "L4"))
     assert done.code == 0, done.stderr
-    assert "Model checked: context limit 40960 tokens (asked 4096)" in done.stdout
+    assert ("Model checked: architecture Qwen3ForCausalLM, loaded by vLLM 0.15.1; context limit "
+            "40960 tokens (asked 4096)") in done.stdout
     assert "parameters 0.75 B" in done.stdout and "dtype bfloat16" in done.stdout
 
 

@@ -187,7 +187,7 @@ def test_cheapest_installed_provider_is_chosen_and_named(tuna, plugin_path):
     done = tuna("deploy", "--model", "Qwen/Qwen3-0.6B", "--gpu", "T4", "--dry-run", env=env)
     assert "using modal, the cheapest installed provider offering T4 ($0.59/GPU-hour)" in done.stdout
     # ...but not for a request it refuses: then the next cheapest that can serve it.
-    done = tuna("deploy", "--model", "Qwen/Qwen3-0.6B", "--gpu", "T4", "--tp-size", "8",
+    done = tuna("deploy", "--model", "Qwen/Qwen3-0.6B", "--gpu", "T4", "--quantization", "awq",
                 "--dry-run", env=env)
     assert done.code == 0, done.stderr
     assert "using baseten, the cheapest installed provider offering T4 ($0.63/GPU-hour)" in done.stdout

@@ -62,7 +62,9 @@ def _deploy_arguments(p) -> None:
                    help="vLLM quantization method, e.g. awq or fp8 (checked against the GPU)")
     p.add_argument("--revision", default=default(DeployRequest, "revision"),
                    help="model repo branch, tag or commit")
-    p.add_argument("--image", help="vLLM container image (default: the provider's pinned one)")
+    _vllm_version(p)
+    p.add_argument("--image", help="vLLM container image (default: the provider's pinned one; "
+                   "with --vllm-version, the release it carries)")
     p.add_argument("--hf-secret", metavar="NAME",
                    help="provider secret holding a Hugging Face token, for gated or private models")
     p.add_argument("--team", metavar="NAME",
@@ -91,6 +93,14 @@ def _deploy_arguments(p) -> None:
     provider_option_groups(p)
 
 
+def _vllm_version(p, prefix: str = "") -> None:
+    from tuna import vllm
+
+    p.add_argument("--vllm-version", metavar="X.Y.Z",
+                   help=f"{prefix}the vLLM release to serve with, one tuna tracks "
+                   f"({', '.join(vllm.tracked_versions())}; default: the provider's)")
+
+
 STATE = Environment(("TUNA_STATE_DIR", "TUNA_DEBUG"))
 REMOTE = Environment(("TUNA_STATE_DIR", "TUNA_POLL_INTERVAL", "TUNA_DEBUG"), providers=True)
 DEPLOY = Environment(("TUNA_STATE_DIR", "TUNA_POLL_INTERVAL", "HF_ENDPOINT", "HF_TOKEN",
@@ -113,7 +123,7 @@ def _request(args):
         model=args.model, gpu=args.gpu, service_name=args.service_name, tp_size=args.tp_size,
         max_model_len=args.max_model_len, cold_start_mode=args.cold_start_mode,
         quantization=args.quantization, revision=args.revision, image=args.image,
-        hf_secret=args.hf_secret, team=args.team, options=_given_options(args),
+        vllm_version=args.vllm_version, hf_secret=args.hf_secret, team=args.team, options=_given_options(args),
         scaling=Scaling(concurrency=args.concurrency, min_replicas=args.min_replicas,
                         max_replicas=args.max_replicas, scale_down_delay=args.scale_down_delay),
     )
@@ -281,6 +291,7 @@ def _check_arguments(p) -> None:
     _number(p, "--tp-size", DeployRequest, "with --model: GPUs per replica")
     _number(p, "--max-model-len", DeployRequest, "with --model: context length in tokens")
     p.add_argument("--quantization", metavar="METHOD", help="with --model: vLLM method")
+    _vllm_version(p, "with --model: ")
     p.add_argument("--revision", default=default(DeployRequest, "revision"),
                    help="with --model: branch, tag or commit")
     json_flag(p)
@@ -298,7 +309,8 @@ def run_check(args, out) -> int:
             raise UsageError("tuna check: --model needs --gpu (see `tuna check --help`)")
         report = lifecycle.check_model(DeployRequest(
             args.model, args.gpu, tp_size=args.tp_size, max_model_len=args.max_model_len,
-            quantization=args.quantization, revision=args.revision), args.provider)
+            quantization=args.quantization, revision=args.revision,
+            vllm_version=args.vllm_version), args.provider)
     elif args.provider:
         report = lifecycle.check(args.provider)
     else:

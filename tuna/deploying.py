@@ -172,7 +172,9 @@ def _check_model(hub: Future | None, prepared: Prepared, preflight: Preflight,
                  ui: DeployEvents) -> tuple[ModelReport | None, DeployRequest]:
     """Refuse what the model cannot serve; without the Hub, say it was not checked and go on
     (the provider fetches the weights itself, and a user behind a proxy must still deploy).
-    Returns the report and the request to plan, with the weights' size when the Hub told it."""
+    Returns the report and the request to plan, with the weights' size when the Hub told it and
+    the revision pinned to the commit checked, so the weights served are the ones checked (a
+    branch may move, and a weight cache may not notice)."""
     if hub is None:
         ui.progress("Model not checked (--skip-model-check)")
         return None, preflight.request
@@ -184,7 +186,10 @@ def _check_model(hub: Future | None, prepared: Prepared, preflight: Preflight,
     report = prepared.check_model(facts, preflight.request,
                                   token_reaches_provider=preflight.request.hf_secret is not None)
     ui.progress("Model checked: " + "; ".join(f"{k} {v}" for k, v in report.checked.items()))
-    return report, replace(preflight.request, weights_gb=model_check.weights_gb(facts))
+    return report, replace(
+        preflight.request, weights_gb=model_check.weights_gb(facts),
+        checkpoint_quantization=model_check.checkpoint_quantization(facts.config),
+        revision=facts.sha or preflight.request.revision)
 
 
 def deploy(store: StateStore, request: DeployRequest, provider_name: str | None,
@@ -209,10 +214,13 @@ def deploy(store: StateStore, request: DeployRequest, provider_name: str | None,
         if check.warning:
             ui.progress(f"Warning: {check.name}: {check.detail}")
     plan = provider.plan(request)
+    if preflight.replica_price is not None:
+        plan = replace(plan, summary={**plan.summary, "price": prepared.offer.replica_price(
+            request.gpu_count, account_hourly=preflight.replica_price)})
     if previous is None:
         record = store.create(Record(name, provider.name, Status.PENDING, plan.request,
                                      location=preflight.location))
-        store.observe(record, 0, cost.replica_price(record))
+        store.observe(record, 0, preflight.replica_price or cost.replica_price(record))
     else:
         record = store.update(previous.id, candidate=plan.request)
     events = _RecordingEvents(store, record, ui, updating=previous is not None)

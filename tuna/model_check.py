@@ -211,11 +211,29 @@ def _suggestion(facts: ModelFacts, request: DeployRequest,
     return here if cheapest[0] == request.gpu else f"{here}, or most cheaply on {elsewhere}"
 
 
+def _check_architecture(facts: ModelFacts, request: DeployRequest, provider: str,
+                        servable: list[str], report: ModelReport) -> None:
+    from tuna.vllm import architectures
+
+    names = facts.config.get("architectures") or []
+    if not names:
+        report.not_checked.append("architecture: config.json names none")
+    elif request.vllm_version is None:
+        report.not_checked.append(f"architecture {'/'.join(names)}: the vLLM in a custom --image "
+                                  "is unknown; add --vllm-version to check it")
+    else:
+        why = architectures.refusal(facts.model, names, request.vllm_version, provider, servable)
+        if why:
+            raise UsageError(why)
+        report.checked["architecture"] = f"{'/'.join(names)}, loaded by vLLM {request.vllm_version}"
+
+
 def check(facts: ModelFacts, request: DeployRequest, vram_gb: float,
           alternatives: Callable[[], list[tuple[str, int, float, float]]],
-          token_reaches_provider: bool, provider: str) -> ModelReport:
+          token_reaches_provider: bool, provider: str, servable: list[str]) -> ModelReport:
     """Refuse (UsageError) what cannot serve; report what was checked. `alternatives` lists
-    (gpu, tp, vram_gb, price per replica-hour) the provider would accept, for a suggestion."""
+    (gpu, tp, vram_gb, price per replica-hour) the provider would accept, for a suggestion;
+    `servable` the vLLM releases it can serve."""
     report = ModelReport(f"{facts.model}@{facts.sha or facts.revision}")
     config = facts.config
     if facts.gated and not token_reaches_provider:
@@ -225,6 +243,7 @@ def check(facts: ModelFacts, request: DeployRequest, vram_gb: float,
     if config is None:
         report.not_checked.append(f"context limit, tensor parallelism, KV cache: {facts.closed}")
     else:
+        _check_architecture(facts, request, provider, servable, report)
         heads = config.get("num_attention_heads")
         if heads and heads % request.tp_size:
             fine = [str(n) for n in (1, 2, 4, 8) if heads % n == 0]

@@ -121,6 +121,9 @@ class DeployRequest:
     quantization: str | None = None
     revision: str = "main"
     image: str | None = None  # None: the provider's pinned vLLM image
+    # The vLLM release served (a tracked one); None before a provider is chosen, or unknown in a
+    # custom image.
+    vllm_version: str | None = None
     # Provider-side secret with a Hugging Face token, for gated or private models.
     hf_secret: str | None = None
     team: str | None = None  # the team of the provider's workspace to create it in
@@ -128,6 +131,9 @@ class DeployRequest:
     # The weights' size in GB as the model check read it from the Hub; None when not read. A
     # provider that downloads the weights onto a disk of its own sizes the disk from it.
     weights_gb: float | None = None
+    # The checkpoint's own quant_method as the model check read it (None: unquantized, or not
+    # read): a renamed online method must not be rendered for a checkpoint quantized that way.
+    checkpoint_quantization: str | None = None
     # Options a provider declares for itself, those given: {provider: {option name: value}}.
     options: dict[str, dict[str, str]] = field(default_factory=dict)
 
@@ -169,6 +175,9 @@ class DeployRequest:
             raise InvalidValue(
                 "image", f"expected a container image like vllm/vllm-openai:v0.15.1, got {self.image!r}"
             )
+        if self.vllm_version is not None and self.vllm_version not in vllm.tracked_versions():
+            raise InvalidValue("vllm_version", "expected a vLLM release tuna tracks "
+                               f"({', '.join(vllm.tracked_versions())}), got {self.vllm_version!r}")
         if self.hf_secret is not None and not _SECRET.fullmatch(self.hf_secret):
             raise InvalidValue(
                 "hf_secret", "expected a secret name of letters, digits, '_', '.' or '-', "
@@ -187,6 +196,14 @@ class DeployRequest:
         if self.scaling.min_replicas == 0:
             used.add(Feature.SCALE_TO_ZERO)
         return used
+
+    @property
+    def weights(self) -> str:
+        """The weights as served, for summaries: a deploy pins a branch or tag to the commit
+        its model check resolved."""
+        pinned = re.fullmatch(r"[0-9a-f]{40}", self.revision)
+        return f"{self.model}@{self.revision}" + (
+            "" if pinned else " (a deploy pins the commit its model check reads)")
 
     @property
     def gpu_count(self) -> int:

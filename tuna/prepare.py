@@ -23,19 +23,33 @@ class Prepared:
         """The model check on this offer's GPU, suggesting the provider's shapes that fit."""
         return model_check.check(facts, request, self.offer.vram_gb,
                                  lambda: alternatives(self.provider, request),
-                                 token_reaches_provider, self.provider.name)
+                                 token_reaches_provider, self.provider.name,
+                                 self.provider.vllm_versions())
 
 
 def _refuse_unrunnable_quantization(request: DeployRequest, gpu: catalog.Gpu) -> None:
-    """vLLM checks a method's GPU only at engine start, minutes into a paid deploy."""
+    """vLLM checks a method's name and GPU only at engine start, minutes into a paid deploy."""
     if request.quantization is None:
         return
+    version = request.vllm_version or "in the custom image"
+    if request.vllm_version and not vllm.quantization_name(request.quantization,
+                                                           request.vllm_version):
+        raise UsageError(f"--quantization {request.quantization}: vLLM {version} has no such "
+                         "method; choose another method or --vllm-version")
     needs = vllm.min_compute_capability(request.quantization)
     if gpu.compute_capability < needs:
         raise UsageError(
             f"--quantization {request.quantization} needs a GPU of compute capability {needs} or "
-            f"newer (vLLM {vllm.version()}); {gpu.name} has {gpu.compute_capability}: choose "
+            f"newer (vLLM {version}); {gpu.name} has {gpu.compute_capability}: choose "
             "another --gpu or method")
+
+
+def _count_refusal(offer: catalog.Offer, request: DeployRequest) -> list[str]:
+    counts = offer.counts()
+    if counts is None or request.gpu_count in counts:
+        return []
+    return [f"{offer.provider} offers {offer.gpu} instances of {', '.join(map(str, counts))} "
+            f"GPUs, not {request.gpu_count}: choose another --tp-size or --gpu"]
 
 
 def _refuse_foreign_options(request: DeployRequest, provider: str) -> None:
@@ -55,6 +69,11 @@ def prepare(request: DeployRequest, provider_name: str | None,
         (provider_name,) = request.options
     prepared = _prepare(request, provider_name, need_credentials)
     _refuse_foreign_options(prepared.request, prepared.provider.name)
+    if prepared.request.vllm_version is None and prepared.request.image is None:
+        # From here on the request names the release it will be served with.
+        prepared = replace(prepared, request=replace(
+            prepared.request, vllm_version=prepared.provider.default_vllm_version()))
+    _refuse_unrunnable_quantization(prepared.request, catalog.load().gpus[prepared.request.gpu])
     return prepared
 
 
@@ -62,7 +81,6 @@ def _prepare(request: DeployRequest, provider_name: str | None,
              need_credentials: bool) -> Prepared:
     cat = catalog.load()
     request = replace(request, gpu=cat.resolve(request.gpu))
-    _refuse_unrunnable_quantization(request, cat.gpus[request.gpu])
     offers = cat.offers_for(gpu=request.gpu)
     if provider_name:
         provider = registry.load(provider_name)
@@ -70,7 +88,7 @@ def _prepare(request: DeployRequest, provider_name: str | None,
         if offer is None:
             others = ", ".join(o.provider for o in offers) or "no provider"
             raise UsageError(f"{provider.name} does not offer {request.gpu} (offered by: {others})")
-        reasons = provider.refusals(request)
+        reasons = provider.refusals(request) + _count_refusal(offer, request)
         if reasons:
             raise UsageError("; ".join(reasons))
         return Prepared(provider, offer, request)
@@ -83,7 +101,7 @@ def _prepare(request: DeployRequest, provider_name: str | None,
         if need_credentials and not provider.has_credentials():
             without_credentials.append(f"{provider.name} (set {', '.join(provider.credentials)})")
             continue
-        reasons = provider.refusals(request)
+        reasons = provider.refusals(request) + _count_refusal(offer, request)
         if reasons:
             refused.extend(reasons)
             continue
@@ -106,7 +124,7 @@ def alternatives(provider: InferenceProvider, request: DeployRequest
     found = []
     for offer in catalog.load().offers_for(provider=provider.name):
         for tp_size in (1, 2, 4, 8):
-            if not provider.refusals(replace(request, gpu=offer.gpu, tp_size=tp_size)):
-                found.append((offer.gpu, tp_size, offer.vram_gb,
-                              offer.price_per_gpu_hour * tp_size))
+            shape = replace(request, gpu=offer.gpu, tp_size=tp_size)
+            if not provider.refusals(shape) and not _count_refusal(offer, shape):
+                found.append((offer.gpu, tp_size, offer.vram_gb, offer.replica_hourly(tp_size)))
     return found

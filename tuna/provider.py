@@ -87,6 +87,8 @@ class Preflight:
     checks: list[Check]
     request: DeployRequest
     location: dict[str, str] = field(default_factory=dict)  # where it will live: see Record
+    # USD per hour of one replica as the provider's own account prices it, when it told.
+    replica_price: float | None = None
 
     @property
     def failed(self) -> list[Check]:
@@ -129,6 +131,29 @@ class InferenceProvider(abc.ABC):
         declared = next(o for o in self.options if o.name == name)
         return os.environ.get(declared.env, "").strip() or None if declared.env else None
 
+    def vllm_image(self, version: str) -> str | None:
+        """The image that serves vLLM `version` here, None if this provider cannot serve it: by
+        default vllm/vllm-openai in the CUDA build data/vllm.toml names for the provider."""
+        from tuna import vllm
+
+        return vllm.openai_image(version, self.name)
+
+    def default_vllm_version(self) -> str:
+        from tuna import vllm
+
+        return vllm.default_version()
+
+    def vllm_versions(self) -> list[str]:
+        """The tracked vLLM releases this provider can serve, oldest first."""
+        from tuna import vllm
+
+        return [version for version in vllm.tracked_versions() if self.vllm_image(version)]
+
+    def replica_price(self, request: DeployRequest) -> float | None:
+        """USD per hour of one replica as the account is charged now, if the provider tells
+        (else the catalog's price stands)."""
+        return None
+
     def has_credentials(self) -> bool:
         import os
 
@@ -144,7 +169,11 @@ class InferenceProvider(abc.ABC):
         reasons = [refusal(self.name, feature.value, self.unsupported[feature])
                    for feature in sorted(request.features() & set(self.unsupported))]
         found = (limit.refusal(self.name, request) for limit in self.limits)
-        return reasons + [reason for reason in found if reason]
+        reasons += [reason for reason in found if reason]
+        if request.vllm_version and not self.vllm_image(request.vllm_version):
+            reasons.append(refusal(self.name, f"vLLM {request.vllm_version}",
+                                   f"it serves {', '.join(self.vllm_versions())}"))
+        return reasons
 
     @abc.abstractmethod
     def plan(self, request: DeployRequest) -> Plan:

@@ -10,15 +10,11 @@ import yaml
 
 from tuna import template_files, vllm
 from tuna.errors import TunaError
-from tuna.models import ColdStartMode, DeployRequest
+from tuna.models import DeployRequest
 
 TEMPLATE = "baseten/config.yaml.tpl"
 SERVER_PORT = 8000  # Baseten's proxy owns 8080
 DEFAULT_HF_SECRET = "hf_access_token"
-
-
-def default_image() -> str:
-    return vllm.default_image()
 
 
 def mount_location(request: DeployRequest) -> str:
@@ -30,23 +26,15 @@ def accelerator(gpu_id: str, gpu_count: int) -> str:
 
 
 def vllm_argv(request: DeployRequest) -> list[str]:
-    argv = [
-        "vllm", "serve", mount_location(request),
-        "--served-model-name", request.model,
-        "--host", "0.0.0.0",
-        "--port", str(SERVER_PORT),
-        "--max-model-len", str(request.max_model_len),
-        "--tensor-parallel-size", str(request.tp_size),
-        "--gpu-memory-utilization", str(vllm.gpu_memory_utilization()),
-        # A custom server ignores Truss's predict_concurrency: vLLM's own bound on the requests
-        # batched at once is what --concurrency means.
-        "--max-num-seqs", str(request.scaling.concurrency),
-    ]
-    if request.cold_start_mode is ColdStartMode.FAST_BOOT:
-        argv.append("--enforce-eager")  # skips CUDA graph capture: a faster cold start
-    if request.quantization:
-        argv += ["--quantization", request.quantization]
-    return argv
+    from tuna.vllm.argv import serve_argv
+
+    return serve_argv(request, mount_location(request), SERVER_PORT,
+                      request.vllm_version or vllm.default_version())
+
+
+def image(request: DeployRequest) -> str:
+    return request.image or vllm.openai_image(request.vllm_version or vllm.default_version(),
+                                              "baseten")
 
 
 def render_config(request: DeployRequest, gpu_id: str) -> str:
@@ -55,7 +43,7 @@ def render_config(request: DeployRequest, gpu_id: str) -> str:
         "service_name": request.service_name,
         "description": f"{request.model} served by vLLM, deployed with tuna",
         "served_model_name": request.model,
-        "image": request.image or default_image(),
+        "image": image(request),
         # Baseten runs start_command with `sh -c`: shlex keeps each value one argument.
         "start_command": shlex.join(vllm_argv(request)),
         "server_port": SERVER_PORT,

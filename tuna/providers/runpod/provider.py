@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from tuna import catalog, waiting
 from tuna.errors import ProviderError, TunaError
 from tuna.http_errors import ApiError, KeyRejected
-from tuna.models import (Check, DeploymentResult, DeployRequest, Feature, LogLine, Plan, Record,
+from tuna.models import (Check, DeploymentResult, DeployRequest, LogLine, Plan, Record,
                          RemoteService, ServiceStatus, Status)
 from tuna.provider import (MAX_REPLICAS, SCALE_DOWN_DELAY, TP_SIZE, DeployEvents,
                            InferenceProvider, Limit, Option, Preflight)
@@ -69,6 +69,14 @@ class RunpodProvider(InferenceProvider):
         "RUNPOD_NETWORK_VOLUME": "network volume for the weights (as --network-volume)",
     }
 
+    def vllm_image(self, version: str) -> str | None:
+        """The worker image carries its own vLLM: only that release can be chosen."""
+        worker = render.facts()["worker"]
+        return worker["image"] if version == worker["vllm_version"] else None
+
+    def default_vllm_version(self) -> str:
+        return render.facts()["worker"]["vllm_version"]
+
     def refusals(self, request: DeployRequest) -> list[str]:
         volume = self.option(request, "network_volume")
         bad = volume is not None and not NETWORK_VOLUME_ID.fullmatch(volume)
@@ -89,8 +97,9 @@ class RunpodProvider(InferenceProvider):
         elif request.weights_gb is None:
             disk += " (weights' size unknown: RunPod's own manifest size)"
         return Plan(self.name, request, {"endpoint.json": json.dumps(body, indent=2)}, {
-            "model": f"{request.model}@{request.revision} (downloaded by the worker)",
+            "model": f"{request.weights}; downloaded by the worker",
             "image": body["image"],
+            "vllm": request.vllm_version or "unknown (a custom image)",
             "GPU": f"{gpus} x {offer.provider_gpu_id} (pool {body['gpu']['pools'][0]}, CUDA "
                    f"{', '.join(body['gpu'].get('allowedCudaVersions', ['any']))})",
             "disk": disk,

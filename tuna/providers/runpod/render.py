@@ -100,7 +100,9 @@ def _env(request: DeployRequest) -> dict[str, str]:
         "RUNPOD_INIT_TIMEOUT": str(startup + 120),
     }
     if request.quantization:
-        env["QUANTIZATION"] = request.quantization
+        env["QUANTIZATION"] = vllm.quantization_name(
+            request.quantization, request.vllm_version or vllm.default_version(),
+            online=request.checkpoint_quantization is None)
     if request.hf_secret:
         # A reference RunPod resolves in the worker; the token itself never leaves RunPod.
         env["HF_TOKEN"] = "{{ RUNPOD_SECRET_%s }}" % request.hf_secret
