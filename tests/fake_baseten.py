@@ -10,7 +10,11 @@ becomes production only after it has finished deploying (a read after ACTIVE), u
 the environment's autoscaling to Baseten's defaults; environment settings apply asynchronously
 (visible from the second read after the PATCH); several teams need `--team`; labels arrive as the
 `userDeployMetadata` GraphQL variable; logs come newest first with nanosecond string stamps,
-`limit` 1-1000 and a window of at most 7 days.
+`limit` 1-1000 and a window of at most 7 days. Secrets and model names belong to a team
+(`/v1/secrets` lists every team's, `/v1/teams/{id}/secrets` one team's); instance types and their
+prices (USD per minute) are the workspace's own, H200 and B200 only on request; a promotion
+through the REST API completes only once its deployment is ACTIVE, and applies the autoscaling
+sent with it in that same moment.
 """
 
 from __future__ import annotations
@@ -31,6 +35,33 @@ DEFAULT_AUTOSCALING = {"min_replica": 0, "max_replica": 1, "autoscaling_window":
 AUTOSCALING_FIELDS = set(DEFAULT_AUTOSCALING)
 LOG_WINDOW_MS = 7 * 24 * 3600 * 1000
 DEFAULT_TEAMS = ({"id": "t1", "name": "Default", "default": True},)
+PROMOTE_FIELDS = {"deployment_id", "scale_down_previous_deployment", "preserve_env_instance_type",
+                  "environment_settings_update"}
+
+
+def instance_type(gpu: str, count: int, per_hour: float, millicpu: int = 4000) -> dict:
+    """An entry of GET /v1/instance_type_prices, priced per minute as Baseten answers."""
+    name = f"{count}x{gpu}" if count else "CPU"
+    return {"instance_type": {"id": name, "name": name, "memory_limit_mib": 16384 * max(count, 1),
+                              "millicpu_limit": millicpu * max(count, 1), "gpu_count": count,
+                              "gpu_type": gpu if count else None,
+                              "gpu_memory_limit_mib": 24576 if count else None},
+            "price": round(per_hour / 60, 6)}
+
+
+# A workspace as Baseten documents them: multi-GPU T4, L4 and A10G boxes priced as such; no H200
+# or B200 (on request).
+WORKSPACE_INSTANCES = [
+    instance_type("", 0, 0.06), instance_type("T4", 1, 0.63), instance_type("T4", 2, 2.35),
+    instance_type("T4", 4, 4.69), instance_type("L4", 1, 0.85),
+    instance_type("L4", 1, 1.05, millicpu=8000),  # a bigger box of the same GPU
+    instance_type("L4", 2, 2.40), instance_type("L4", 4, 4.80), instance_type("A10G", 1, 1.21),
+    instance_type("A10G", 2, 3.40), instance_type("A10G", 4, 6.81), instance_type("A10G", 8, 19.55),
+    instance_type("A100", 1, 4.00), instance_type("A100", 2, 8.00), instance_type("A100", 4, 16.00),
+    instance_type("A100", 8, 32.00), instance_type("H100", 1, 6.50), instance_type("H100", 2, 13.00),
+    instance_type("H100", 4, 26.00), instance_type("H100", 8, 52.00),
+    instance_type("H100MIG", 1, 3.75), instance_type("RTX_PRO_6000", 1, 4.00),
+]
 
 
 @dataclass
@@ -72,6 +103,7 @@ class Model:
     pending_autoscaling: dict = field(default_factory=dict)  # PATCHed, not yet applied
     reads_until_applied: int = 0
     team: dict = field(default_factory=lambda: dict(DEFAULT_TEAMS[0]))
+    promotion: dict | None = None  # {"deployment_id", "autoscaling"} while one is in progress
 
 
 
@@ -80,7 +112,11 @@ class FakeBaseten(LoopbackServer, Faults):
     def __init__(self, api_key: str = "fake-key-0123456789"):
         self.api_key = api_key
         self.models: dict[str, Model] = {}
-        self.secrets: set[str] = set()
+        self.secrets: set[str] = set()  # the default team's
+        self.team_secrets: dict[str, set[str]] = {DEFAULT_TEAMS[0]["id"]: self.secrets}
+        self.instance_types: list[dict] = [dict(entry) for entry in WORKSPACE_INSTANCES]
+        # (production deployment, its autoscaling) each time either changes: what was live.
+        self.live_history: list[tuple[str, dict]] = []
         self.script: tuple[str, ...] = READY_SCRIPT
         self.build_seconds: float | None = None  # when set, builds take this long in real time
         self.logs = ["Starting vLLM", "Loading weights from /models"]
@@ -110,6 +146,10 @@ class FakeBaseten(LoopbackServer, Faults):
             model.production_id = deployment.id  # deployed long ago: production already
             return model
 
+    def add_team(self, team_id: str, name: str, secrets: tuple[str, ...] = ()) -> None:
+        self.teams.append({"id": team_id, "name": name, "default": False})
+        self.team_secrets[team_id] = set(secrets)
+
     def model_named(self, name: str) -> Model | None:
         return next((m for m in self.models.values() if m.name == name), None)
 
@@ -134,12 +174,45 @@ class FakeBaseten(LoopbackServer, Faults):
         model.deployments[deployment.id] = deployment
         return deployment
 
-    def _promote(self, model: Model, deployment: Deployment) -> None:
+    def _promote(self, model: Model, deployment: Deployment, autoscaling: dict | None = None
+                 ) -> None:
         if model.production_id is None:
             # Baseten applies its default autoscaling when there was no previous deployment.
             model.autoscaling = dict(DEFAULT_AUTOSCALING)
             model.pending_autoscaling = {}
+        model.autoscaling.update(autoscaling or {})  # sent with the promotion: the same moment
         model.production_id = deployment.id
+        self._went_live(model)
+
+    def _went_live(self, model: Model) -> None:
+        if model.production_id:
+            self.live_history.append((model.production_id, dict(model.autoscaling)))
+
+    def _promote_request(self, model: Model, body: dict) -> tuple[int, dict]:
+        """POST .../environments/production/promote: the promotion completes on a read once its
+        deployment is ACTIVE (see _advance_promotion)."""
+        unknown = set(body) - PROMOTE_FIELDS
+        settings = (body.get("environment_settings_update") or {}).get("autoscaling_settings") or {}
+        if unknown or set(settings) - AUTOSCALING_FIELDS or not body.get("deployment_id"):
+            return 400, {"error": f"invalid promote request: {sorted(unknown) or body}"}
+        deployment = model.deployments.get(body["deployment_id"])
+        if deployment is None:
+            return 404, {"error": "no such deployment"}
+        if model.promotion:
+            return 409, {"error": "a promotion is already in progress"}
+        model.promotion = {"deployment_id": deployment.id, "autoscaling": dict(settings)}
+        return 200, self.deployment_json(model, deployment, read=False)
+
+    def _advance_promotion(self, model: Model) -> None:
+        promotion = model.promotion
+        if promotion is None:
+            return
+        deployment = model.deployments[promotion["deployment_id"]]
+        if deployment.status == "ACTIVE":
+            model.promotion = None
+            self._promote(model, deployment, promotion["autoscaling"])
+        elif deployment.status in ("BUILD_FAILED", "DEPLOY_FAILED", "FAILED"):
+            model.promotion = None
 
     def _team(self, query: str) -> dict:
         team_id = re.search(r'\bteam_id:\s*"([^"]*)"', query)
@@ -173,8 +246,10 @@ class FakeBaseten(LoopbackServer, Faults):
                 return {"create_model_from_truss": self._version(
                     model, self._create(model, _config(query), variables))}
             if "models(" in query:
+                team_id = re.search(r'\bteam_id:\s*"([^"]*)"', query)
                 return {"models": [{"id": m.id, "name": m.name, "team": {
-                    "id": m.team["id"], "name": m.team["name"]}} for m in self.models.values()]}
+                    "id": m.team["id"], "name": m.team["name"]}} for m in self.models.values()
+                    if team_id is None or m.team["id"] == team_id.group(1)]}
         raise KeyError(f"fake Baseten does not know this query: {query[:80]}")
 
     def _version(self, model: Model, deployment: Deployment) -> dict:
@@ -205,7 +280,25 @@ class FakeBaseten(LoopbackServer, Faults):
     def rest(self, method: str, path: str, body: dict | None) -> tuple[int, dict]:
         with self._lock:
             if path == "/v1/secrets" and method == "GET":
-                return 200, {"secrets": [{"name": s} for s in sorted(self.secrets)]}
+                names = {t["id"]: t["name"] for t in self.teams}
+                return 200, {"secrets": [{"name": s, "team_name": names.get(team, team)}
+                                         for team, found in self.team_secrets.items()
+                                         for s in sorted(found)]}
+            if path == "/v1/instance_type_prices" and method == "GET":
+                return 200, {"instance_types": [dict(entry) for entry in self.instance_types]}
+            match = re.fullmatch(r"/v1/teams/([^/?]+)/(secrets|models)(\?.*)?", path)
+            if match and method == "GET":
+                team_id, what = match.group(1), match.group(2)
+                team = next((t for t in self.teams if t["id"] == team_id), None)
+                if team is None:
+                    return 404, {"error": "no such team"}
+                if what == "secrets":
+                    found = self.team_secrets.get(
+                        team_id, self.secrets if team.get("default") else set())
+                    return 200, {"secrets": [{"name": s} for s in sorted(found)]}
+                name = _query_param(path, "name")
+                return 200, {"models": [self._model_json(m) for m in self.models.values()
+                                        if m.team["id"] == team_id and name in (None, m.name)]}
             if path == "/v1/teams" and method == "GET":
                 return 200, {"teams": [{**team, "created_at": "2026-01-01T00:00:00Z"}
                                        for team in self.teams]}
@@ -223,6 +316,8 @@ class FakeBaseten(LoopbackServer, Faults):
                 if not self.delete_keeps_model:
                     del self.models[model.id]
                 return 200, {"id": model.id, "deleted": True}
+            if rest == "/environments/production/promote" and method == "POST":
+                return self._promote_request(model, body or {})
             if rest == "/environments/production" and method == "PATCH":
                 settings = (body or {}).get("autoscaling_settings", {})
                 if set(settings) - AUTOSCALING_FIELDS:
@@ -232,15 +327,22 @@ class FakeBaseten(LoopbackServer, Faults):
                 return 200, {"status": "ACCEPTED", "message": "queued"}
             if rest == "/environments/production" and method == "GET":
                 current = model.deployments.get(model.production_id or "")
+                promoting = model.promotion and model.deployments[model.promotion["deployment_id"]]
                 answer = {"name": "production", "model_id": model.id,
                           "autoscaling_settings": dict(model.autoscaling),
                           "current_deployment": current and self.deployment_json(
-                              model, current, read=False)}
+                              model, current, read=False),
+                          "candidate_deployment": promoting and self.deployment_json(
+                              model, promoting, read=False),
+                          "in_progress_promotion": promoting and {
+                              "deployment_id": promoting.id, "status": "PROMOTING"}}
                 if model.reads_until_applied > 0:
                     model.reads_until_applied -= 1  # applied asynchronously: seen next time
-                else:
+                elif model.pending_autoscaling:
                     model.autoscaling.update(model.pending_autoscaling)
                     model.pending_autoscaling = {}
+                    self._went_live(model)
+                self._advance_promotion(model)  # seen on the next read
                 return 200, answer
             if rest == "/deployments" and method == "GET":
                 return 200, {"deployments": [self.deployment_json(model, d, read=False)

@@ -67,9 +67,9 @@ def test_log_limit_stays_within_what_baseten_accepts(api, asked, sent):
 @pytest.mark.parametrize("status", [401, 403])
 @responses.activate
 def test_rejected_key(api, status):
-    responses.get(f"{URL}/v1/secrets", status=status, json={"error": "bad"})
+    responses.get(f"{URL}/v1/teams/t1/secrets", status=status, json={"error": "bad"})
     with pytest.raises(KeyRejected, match="API key was rejected") as caught:
-        api.secret_names()
+        api.team_secret_names("t1")
     assert KEY not in str(caught.value)
 
 
@@ -107,6 +107,6 @@ def test_retries_are_bounded(api):
 
 @responses.activate
 def test_connection_error_names_host_not_key(api):
-    with pytest.raises(ApiError, match=r"GET /v1/secrets failed: ConnectionError reaching https://api.test") as caught:
-        api.secret_names()
+    with pytest.raises(ApiError, match=r"GET /v1/teams/t1/secrets failed: ConnectionError reaching https://api.test") as caught:
+        api.team_secret_names("t1")
     assert KEY not in str(caught.value)

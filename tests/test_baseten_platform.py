@@ -111,7 +111,8 @@ def test_requests_baseten_or_the_gpu_cannot_run_are_refused_first(tuna, fake, ar
 
 
 @pytest.mark.parametrize("args", [("--gpu", "H100_MIG"), ("--quantization", "awq"),
-                                  ("--gpu", "L4", "--quantization", "modelopt"), ("--tp-size", "8")])
+                                  ("--gpu", "L4", "--quantization", "modelopt"),
+                                  ("--gpu", "A10G", "--tp-size", "8")])
 def test_what_baseten_and_the_gpu_can_run_is_accepted(tuna, args):
     done = tuna(*DEPLOY, *args, "--dry-run", "out")
     assert done.code == 0, done.stderr

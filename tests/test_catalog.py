@@ -37,7 +37,8 @@ def test_baseten_prices_from_the_plan(cat):
               for o in cat.offers_for(provider="baseten")}
     assert prices == {"T4": ("T4", 0.63), "L4": ("L4", 0.85), "A10G": ("A10G", 1.21),
                       "A100_80GB": ("A100", 4.00), "H100": ("H100", 6.50),
-                      "H100_MIG_40GB": ("H100_40GB", 3.75), "B200": ("B200", 9.98)}
+                      "H100_MIG_40GB": ("H100_40GB", 3.75), "B200": ("B200", 9.98),
+                      "H200": ("H200", 7.50), "RTX_PRO_6000": ("RTX_PRO_6000", 4.00)}
     assert {o.billing_unit for o in cat.offers_for(provider="baseten")} == {"minute"}
 
 

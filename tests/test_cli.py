@@ -71,7 +71,7 @@ def test_show_gpus_json_shape(tuna):
     assert baseten["source"] and baseten["date"]
     assert offers[1]["unavailable"] == "not installed: no tuna plugin for modal is installed"
     every = tuna("show-gpus", "--provider", "baseten", "--json").json()
-    assert len(every) == 7 and {o["provider"] for o in every} == {"baseten"}
+    assert len(every) == 9 and {o["provider"] for o in every} == {"baseten"}
 
 
 def test_show_gpus_names_baseten_beside_others_and_the_cheapest(tuna):

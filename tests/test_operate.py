@@ -80,9 +80,9 @@ def test_status_shows_burn_rate_and_zero_when_scaled_to_zero(tuna, fake):
     assert tuna(*DEPLOY, "--min-replicas", "1", "--tp-size", "2").code == 0
     status = tuna("status", "--service-name", "qwen3-0-6b", "--json").json()
     assert status["active_replicas"] == 1
-    assert status["burn_rate_per_hour"] == pytest.approx(2 * 0.85)
+    assert status["burn_rate_per_hour"] == pytest.approx(2.40)  # an L4:2 box, not 2 x 0.85
     human = tuna("status", "--service-name", "qwen3-0-6b").stdout
-    assert "burn rate now: $1.70/hour (1 active replica(s) x 2 x L4)" in human
+    assert "burn rate now: $2.40/hour (1 active replica(s) x 2 x L4)" in human
     model = fake.model_named("qwen3-0-6b")
     model.deployments[model.production_id].script = ["SCALED_TO_ZERO"]
     model.deployments[model.production_id].reads = 0
@@ -93,7 +93,7 @@ def test_status_shows_burn_rate_and_zero_when_scaled_to_zero(tuna, fake):
 def test_deploy_summary_shows_replica_price_and_billing(tuna):
     done = tuna(*DEPLOY, "--tp-size", "2")
     assert done.code == 0, done.stderr
-    assert "$1.70/hour per replica (2 x L4), billed per minute" in done.stdout
+    assert "$2.40/hour per replica (2 x L4, the account's own price), billed per minute" in done.stdout
 
 
 def record(created_at=1000.0, max_replicas=3, status=Status.ACTIVE, updated_at=0.0):
@@ -107,15 +107,15 @@ def test_cost_estimate_integrates_observed_replicas():
     seen = [(1000.0, 0, None), (1600.0, 1, None), (3400.0, 2, None), (5200.0, 0, None)]
     result = estimate(record(), seen, now=8800.0)
     replica_hours = (1800 * 1 + 1800 * 2) / 3600
-    assert result.estimated_usd == pytest.approx(replica_hours * 2 * 0.85)
-    assert result.at_most_usd == pytest.approx(3 * (7800 / 3600) * 2 * 0.85)
+    assert result.estimated_usd == pytest.approx(replica_hours * 2.40)  # the L4:2 box's price
+    assert result.at_most_usd == pytest.approx(3 * (7800 / 3600) * 2.40)
     assert result.observations == 4 and result.billing_unit == "minute"
 
 
 def test_cost_of_destroyed_service_stops_at_destruction():
     seen = [(1000.0, 1, None), (4600.0, 0, None)]
     done = estimate(record(status=Status.DESTROYED, updated_at=4600.0), seen, now=99999.0)
-    assert done.estimated_usd == pytest.approx(1 * 2 * 0.85)
+    assert done.estimated_usd == pytest.approx(1 * 2.40)
     assert done.until == 4600.0
 
 
@@ -157,7 +157,9 @@ def test_update_rolls_out_behind_the_same_endpoint(tuna, fake):
     assert model.production_id == second["deployment_id"]  # promoted, and tuna waited for it
     new = model.deployments[second["deployment_id"]]
     assert "--max-model-len 8192" in new.config["docker_server"]["start_command"]
-    assert new.promote
+    # Pushed unpromoted, then promoted through the REST API with its autoscaling.
+    assert not new.promote
+    assert fake.count("POST", r"/v1/models/[^/]+/environments/production/promote") == 1
     listed = tuna("list", "--json").json()[0]
     assert listed["deployment_id"] == second["deployment_id"] and listed["status"] == "active"
     assert tuna("status", "--service-name", "qwen3-0-6b", "--json").json()["deployment_id"] == \

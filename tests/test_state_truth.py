@@ -284,5 +284,5 @@ def test_list_remote_says_which_providers_it_could_not_search(tuna):
 def test_state_records_where_each_service_lives(tuna, fake, state_dir):
     assert tuna(*DEPLOY, "--no-wait").code == 0
     record = StateStore(state_dir).get(NAME)
-    assert record.location == {"api_url": fake.url, "workspace": "t1"}
+    assert record.location == {"api_url": fake.url, "workspace": "t1", "team_id": "t1"}
     assert record.status is Status.DEPLOYING

@@ -29,12 +29,32 @@ class Offer:
     source: str
     date: str
     vram_gb: int
-    note: str = ""  # what the price leaves out, if anything
+    note: str = ""  # what the price leaves out, or how it is offered
+    # GPUs -> the whole instance's price per hour, where it is not N x one GPU's; when given,
+    # only these counts (and 1) are offered.
+    count_prices: tuple[tuple[int, float], ...] = ()
+    api_gpu_type: str = ""  # the provider's API's name for the GPU, where it differs
 
-    def replica_price(self, gpus: int, per: str = "replica") -> str:
-        """What one replica of `gpus` GPUs costs, for summaries."""
-        return (f"${self.price_per_gpu_hour * gpus:.2f}/hour per {per} ({gpus} x {self.gpu}), "
-                f"billed per {self.billing_unit}")
+    def counts(self) -> tuple[int, ...] | None:
+        """The GPU counts offered, None when any the provider allows."""
+        return (1, *dict(self.count_prices)) if self.count_prices else None
+
+    def replica_hourly(self, gpus: int) -> float | None:
+        """One replica of `gpus` GPUs per hour; None when the provider has no such instance."""
+        if gpus == 1:
+            return self.price_per_gpu_hour
+        if self.count_prices:
+            return dict(self.count_prices).get(gpus)
+        return self.price_per_gpu_hour * gpus
+
+    def replica_price(self, gpus: int, per: str = "replica",
+                      account_hourly: float | None = None) -> str:
+        """What one replica of `gpus` GPUs costs, for summaries: the account's own price when
+        the provider told it, else the catalog's."""
+        hourly = self.replica_hourly(gpus) if account_hourly is None else account_hourly
+        price = "no such instance" if hourly is None else f"${hourly:.2f}/hour"
+        whose = "" if account_hourly is None else ", the account's own price"
+        return f"{price} per {per} ({gpus} x {self.gpu}{whose}), billed per {self.billing_unit}"
 
     def to_json(self) -> dict:
         return {
@@ -47,6 +67,7 @@ class Offer:
             "source": self.source,
             "date": self.date,
             "note": self.note or None,
+            "instance_prices": {str(n): price for n, price in self.count_prices} or None,
         }
 
 
@@ -74,10 +95,14 @@ class Catalog:
             for offer in entry["offers"]:
                 if offer["gpu"] not in gpus:
                     raise ValueError(f"catalog: {provider} offers unknown GPU {offer['gpu']!r}")
+                counts = tuple(sorted((int(n), float(price))
+                                      for n, price in offer.get("counts", {}).items()))
                 offers.append(
                     Offer(offer["gpu"], provider, offer["id"], float(offer["price"]),
-                          entry["billing_unit"], entry["source"], entry["date"],
-                          gpus[offer["gpu"]].vram_gb, entry.get("note", ""))
+                          entry["billing_unit"], offer.get("source", entry["source"]),
+                          offer.get("date", entry["date"]), gpus[offer["gpu"]].vram_gb,
+                          offer.get("note", entry.get("note", "")), counts,
+                          offer.get("api_gpu_type", ""))
                 )
         return cls(gpus, tuple(offers), aliases)
 

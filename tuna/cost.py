@@ -17,6 +17,7 @@ from tuna.models import Record, iso_time
 @dataclass(frozen=True)
 class CostEstimate:
     price_per_gpu_hour: float
+    replica_price_per_hour: float  # the instance's: not always gpu_count x price_per_gpu_hour
     gpu_count: int
     billing_unit: str
     since: float
@@ -24,14 +25,17 @@ class CostEstimate:
     observations: int
     estimated_usd: float
     at_most_usd: float
+    price_source: str = "catalog"  # or the provider's own price for the account, read now
 
     def to_json(self) -> dict:
-        return {"price_per_gpu_hour": self.price_per_gpu_hour, "gpu_count": self.gpu_count,
+        return {"price_per_gpu_hour": self.price_per_gpu_hour,
+                "replica_price_per_hour": self.replica_price_per_hour,
+                "gpu_count": self.gpu_count,
                 "billing_unit": self.billing_unit, "since": iso_time(self.since),
                 "until": iso_time(self.until),
                 "observations": self.observations,
                 "estimated_usd": round(self.estimated_usd, 4),
-                "at_most_usd": round(self.at_most_usd, 4)}
+                "at_most_usd": round(self.at_most_usd, 4), "price_source": self.price_source}
 
 
 def _offer(record: Record) -> catalog.Offer:
@@ -39,8 +43,11 @@ def _offer(record: Record) -> catalog.Offer:
 
 
 def replica_price(record: Record) -> float:
-    """USD per hour of one replica of the record's request (its GPUs at the catalog price)."""
-    return record.request.gpu_count * _offer(record).price_per_gpu_hour
+    """USD per hour of one replica of the record's request (its instance at the catalog price;
+    a count the catalog no longer lists, at N x one GPU)."""
+    offer, gpus = _offer(record), record.request.gpu_count
+    hourly = offer.replica_hourly(gpus)
+    return gpus * offer.price_per_gpu_hour if hourly is None else hourly
 
 
 def burn_rate(record: Record, active_replicas: int) -> float:
@@ -49,8 +56,9 @@ def burn_rate(record: Record, active_replicas: int) -> float:
 
 
 def estimate(record: Record, observations: list[tuple[float, int, float | None]],
-             now: float) -> CostEstimate:
-    """Each period priced at what a replica cost then: an update may have changed the GPU."""
+             now: float, live_price: float | None = None) -> CostEstimate:
+    """Each period priced at what a replica cost then: an update may have changed the GPU.
+    `live_price`: the provider's own price of a replica now, shown instead of the catalog's."""
     offer = _offer(record)
     until = now if record.is_live else record.updated_at
     spent = 0.0
@@ -61,6 +69,9 @@ def estimate(record: Record, observations: list[tuple[float, int, float | None]]
     lifetime = max(0.0, until - record.created_at)
     dearest = max([replica_price(record), *(price for _, _, price in observations if price)])
     return CostEstimate(
-        offer.price_per_gpu_hour, record.request.gpu_count, offer.billing_unit,
+        offer.price_per_gpu_hour, live_price or replica_price(record), record.request.gpu_count,
+        offer.billing_unit,
         record.created_at, until, len(observations), spent,
-        record.request.scaling.max_replicas * lifetime * dearest / 3600)
+        record.request.scaling.max_replicas * lifetime * dearest / 3600,
+        "the account's own price, read now" if live_price else
+        f"catalog: {offer.source}, {offer.date}")

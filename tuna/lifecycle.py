@@ -148,8 +148,10 @@ def wait(store: StateStore, service_name: str, events, timeout: float) -> Record
 def estimate_cost(store: StateStore, service_name: str) -> CostReport:
     """A fresh look at the service, then the estimate of what it has cost since creation."""
     report = status(store, service_name)
-    return CostReport(report, cost.estimate(report.record, store.observations(report.record),
-                                            time.time()))
+    record = report.record
+    live = registry.load(record.provider).replica_price(record.candidate or record.request)
+    return CostReport(report, cost.estimate(record, store.observations(record), time.time(),
+                                            live))
 
 
 def logs(store: StateStore, service_name: str, since_ms: int, follow: bool = False,

@@ -106,6 +106,8 @@ class Output:
                          for o in offers],
             "provider GPU id": [o.provider_gpu_id for o in offers],
             "$/GPU-hour": [_money(o.price_per_gpu_hour) for o in offers],
+            "multi-GPU $/hour": [", ".join(f"{n}: {_money(p)}" for n, p in o.count_prices)
+                                 or "N x one" for o in offers],
             "billed per": [o.billing_unit for o in offers],
             "source": [f"{o.source}, {o.date}" + (f" ({o.note})" if o.note else "")
                        for o in offers],
@@ -244,8 +246,9 @@ class Output:
         since = datetime.fromtimestamp(estimate.since, timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
         hours = (estimate.until - estimate.since) / 3600
         self.note(f"{record.service_name} on {record.provider}: {estimate.gpu_count} x "
-                  f"{record.request.gpu} per replica at {_money(estimate.price_per_gpu_hour)}"
-                  f"/GPU-hour, billed per {estimate.billing_unit}")
+                  f"{record.request.gpu} per replica at "
+                  f"{_money(estimate.replica_price_per_hour)}/hour ({estimate.price_source}), "
+                  f"billed per {estimate.billing_unit}")
         self.note(f"Estimated cost since {since} ({hours:.2f} h): "
                   f"{_money(estimate.estimated_usd)}")
         self.note(f"  an estimate from {estimate.observations} replica counts tuna observed "

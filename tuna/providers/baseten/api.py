@@ -48,8 +48,29 @@ class BasetenApi(JsonClient):
     def deployments(self, model_id: str) -> list[dict]:
         return self._call("GET", f"/v1/models/{model_id}/deployments")["deployments"]
 
-    def secret_names(self) -> set[str]:
-        return {s["name"] for s in self._call("GET", "/v1/secrets")["secrets"]}
+    def team_models_named(self, team_id: str, name: str) -> list[dict]:
+        """Names are unique per team: at most one model."""
+        models = self._call("GET", f"/v1/teams/{team_id}/models", params={"name": name})["models"]
+        return [m for m in models if m.get("name") == name]
+
+    def team_secret_names(self, team_id: str) -> set[str]:
+        """One team's secrets: a deployment sees only its own team's (/v1/secrets lists all)."""
+        return {s["name"] for s in self._call("GET", f"/v1/teams/{team_id}/secrets")["secrets"]}
+
+    def instance_type_prices(self) -> list[dict]:
+        """The workspace's instance types, each {"instance_type": {...gpu_type, gpu_count},
+        "price": USD per minute}."""
+        return self._call("GET", "/v1/instance_type_prices")["instance_types"]
+
+    def promote(self, model_id: str, deployment_id: str, autoscaling: dict,
+                environment: str = PRODUCTION) -> dict:
+        """Promote with the environment's autoscaling in the same call: Baseten applies it as
+        the promotion completes, so no moment serves with its defaults."""
+        return self._call("POST", f"/v1/models/{model_id}/environments/{environment}/promote",
+                          json={"deployment_id": deployment_id,
+                                "preserve_env_instance_type": False,
+                                "environment_settings_update": {
+                                    "autoscaling_settings": autoscaling}})
 
     def teams(self) -> list[dict]:
         return self._call("GET", "/v1/teams")["teams"]

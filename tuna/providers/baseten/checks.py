@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import os
 import subprocess
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
+from tuna import catalog
 from tuna.models import Check, DeployRequest, Record
 from tuna.provider import Preflight
-from tuna.providers.baseten import push, render
+from tuna.providers.baseten import instances, push, render
 from tuna.providers.baseten.credentials import KEY_HINT, api_key, client
 from tuna.http_errors import ApiError, KeyRejected
 
@@ -43,21 +45,21 @@ def truss_runs() -> Check:
     return Check("truss", True, version.strip())
 
 
-def account() -> tuple[Check, BasetenApi | None, set[str]]:
-    """The API key is set and accepted; on success, a client and the workspace's secret names."""
+def account() -> tuple[Check, BasetenApi | None, list[dict]]:
+    """The API key is set and accepted; on success, a client and the workspace's teams."""
     key = api_key()
     if key is None:
-        return Check("API key", False, "BASETEN_API_KEY is not set", KEY_HINT), None, set()
+        return Check("API key", False, "BASETEN_API_KEY is not set", KEY_HINT), None, []
     api = client(key)
     try:
-        secrets = api.secret_names()
+        teams = api.teams()
     except KeyRejected:
         return Check("API key", False, "key rejected by Baseten (HTTP 401/403)",
-                     "use a workspace API key with management access: " + KEY_HINT), None, set()
+                     "use a workspace API key with management access: " + KEY_HINT), None, []
     except ApiError as exc:
         return Check("Baseten API", False, str(exc),
-                     f"check the network and BASETEN_API_URL ({api.base_url})"), None, set()
-    return Check("API key", True, f"accepted by {api.base_url}"), api, secrets
+                     f"check the network and BASETEN_API_URL ({api.base_url})"), None, []
+    return Check("API key", True, f"accepted by {api.base_url}"), api, teams
 
 
 def hf_secret(request: DeployRequest, secrets: set[str]) -> tuple[DeployRequest, Check | None]:
@@ -77,23 +79,25 @@ def hf_secret(request: DeployRequest, secrets: set[str]) -> tuple[DeployRequest,
         f"(name: {request.hf_secret})")
 
 
-def team(teams: list[str], request: DeployRequest) -> Check | None:
-    """truss cannot choose among several teams without a prompt, and a name must exist."""
-    available = ", ".join(teams) or "none"
+def team(teams: list[dict], request: DeployRequest) -> tuple[dict | None, Check | None]:
+    """The team the model goes to: truss cannot choose among several without a prompt, and a
+    name must exist. None when there is no such team."""
+    names = [t["name"] for t in teams]
+    available = ", ".join(names) or "none"
     if request.team is not None:
-        found = request.team in teams
-        return Check("team", found, f"team {request.team!r} " + (
-            "exists" if found else f"is not in this workspace (available: {available})"),
+        chosen = next((t for t in teams if t["name"] == request.team), None)
+        return chosen, Check("team", chosen is not None, f"team {request.team!r} " + (
+            "exists" if chosen else f"is not in this workspace (available: {available})"),
             f"pass --team with one of: {available}")
     if len(teams) > 1:
-        return Check("team", False, f"this workspace has {len(teams)} teams ({available})",
-                     f"pass --team NAME with one of: {available}")
-    return None
+        return None, Check("team", False, f"this workspace has {len(teams)} teams ({available})",
+                           f"pass --team NAME with one of: {available}")
+    return (teams[0] if teams else None), None
 
 
-def model_name(api: BasetenApi, request: DeployRequest, update: Record | None) -> Check:
-    """tuna never pushes into a Baseten model it did not create."""
-    found = {m["id"] for m in api.models_named(request.service_name)}
+def model_name(found: set[str], request: DeployRequest, update: Record | None) -> Check:
+    """tuna never pushes into a Baseten model it did not create; `found`: the ids of the
+    team's models of that name."""
     ours = {update.provider_ids["model_id"]} if update else set()
     return Check(
         "model name", found <= ours,
@@ -102,22 +106,33 @@ def model_name(api: BasetenApi, request: DeployRequest, update: Record | None) -
         "choose another --service-name: tuna does not push into a model it did not create")
 
 
-def location(api: BasetenApi, teams: list[dict] | None = None) -> dict[str, str]:
+def location(api: BasetenApi, teams: list[dict], team_id: str | None = None) -> dict[str, str]:
     """Where a model lives: the API's address and the workspace (its default team's id, which
-    every key of the workspace sees). A 404 from anywhere else says nothing about the model."""
-    teams = api.teams() if teams is None else teams
+    every key of the workspace sees), and the team it is in. A 404 from anywhere else says
+    nothing about the model."""
     default = next((t for t in teams if t.get("default")), None) or min(
         teams, key=lambda t: t["id"], default={"id": "unknown"})
-    return {"api_url": api.base_url, "workspace": default["id"]}
+    where = {"api_url": api.base_url, "workspace": default["id"]}
+    return {**where, "team_id": team_id} if team_id else where
 
 
 def preflight(request: DeployRequest, update: Record | None) -> Preflight:
-    key, api, secrets = account()
+    key, api, teams = account()
     checks = [key, truss_installed()]
     if api is None:
         return Preflight(checks, request)
-    teams = api.teams()
-    request, secret = hf_secret(request, secrets)
-    found = (secret, team([t["name"] for t in teams], request), model_name(api, request, update))
-    checks += [check for check in found if check]
-    return Preflight(checks, request, location(api, teams))
+    chosen, team_check = team(teams, request)
+    checks += [team_check] if team_check else []
+    if chosen is None:
+        return Preflight(checks, request, location(api, teams))
+    offer = catalog.load().require_offer(request.gpu, "baseten")
+    # Independent reads, at once: each is a round trip the user waits for before the push.
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        secrets = pool.submit(api.team_secret_names, chosen["id"])
+        models = pool.submit(api.team_models_named, chosen["id"], request.service_name)
+        prices = pool.submit(instances.price_check, api, offer, request.gpu_count)
+        request, secret = hf_secret(request, secrets.result())
+        found = {m["id"] for m in models.result()}
+        instance, price = prices.result()
+    checks += [check for check in (secret, model_name(found, request, update), instance) if check]
+    return Preflight(checks, request, location(api, teams, chosen["id"]), price)

@@ -1,5 +1,7 @@
 """A Baseten deploy as its steps: push with truss, record the ids, wait until the deployment is
-ready and production, then make the autoscaling hold."""
+ready and production, then make the autoscaling hold. An update pushes without promoting, waits
+until the new deployment is ready, then promotes it with the autoscaling in the same call, so the
+live environment never serves with Baseten's defaults."""
 
 from __future__ import annotations
 
@@ -55,9 +57,8 @@ def push_plan(plan: Plan, key: str, events: DeployEvents, update: Record | None)
         for relative, content in plan.files.items():
             (Path(tmp) / relative).write_text(content)
         events.progress(f"Pushing {request.service_name} with truss"
-                        + (" as a new production deployment" if update else ""))
-        pushed = push.push(Path(tmp), key, promote=update is not None, team=request.team,
-                           labels=labels(request.service_name))
+                        + (" as a new deployment, promoted once it is ready" if update else ""))
+        pushed = push.push(Path(tmp), key, team=request.team, labels=labels(request.service_name))
     if update and pushed.model_id != update.provider_ids["model_id"]:
         raise ProviderError(f"truss pushed to model {pushed.model_id}, not the service's "
                             f"{update.provider_ids['model_id']}; check the Baseten dashboard")
@@ -83,9 +84,9 @@ def wait_until_ready(api: BasetenApi, pushed: push.Pushed, events: DeployEvents,
 
     def read_status() -> str:
         last.update(api.get_deployment(pushed.model_id, pushed.deployment_id))
-        # Baseten promotes a deployment only after it has deployed: until then it does not serve
-        # the production endpoint, and the environment's settings are not yet its own.
-        if last["status"] in wait.READY and not last.get("is_production"):
+        # Baseten promotes a first deployment only after it has deployed: until then it does not
+        # serve the production endpoint. An update's is promoted by tuna, once it is ready.
+        if last["status"] in wait.READY and not last.get("is_production") and not update:
             return "PROMOTING"
         return last["status"]
 
@@ -101,6 +102,24 @@ def wait_until_ready(api: BasetenApi, pushed: push.Pushed, events: DeployEvents,
         raise ProviderError(f"deployment {pushed.deployment_id} ended {outcome.status}"
                             + previous + log_tail(api, pushed, started_ms))
     return last.get("active_replica_count")
+
+
+def promote(api: BasetenApi, pushed: push.Pushed, wanted: dict, events: DeployEvents,
+            timeout_s: float) -> None:
+    """Promote the ready deployment with `wanted` in the same call, then wait until the
+    environment serves it (Baseten completes a promotion asynchronously)."""
+    events.progress("Promoting the new deployment to production with autoscaling "
+                    + _settings_text(wanted))
+    api.promote(pushed.model_id, pushed.deployment_id, wanted)
+
+    def read_environment() -> str:
+        current = api.get_environment(pushed.model_id).get("current_deployment") or {}
+        return "ACTIVE" if current.get("id") == pushed.deployment_id else "PROMOTING"
+
+    outcome = wait.wait_until_ready(read_environment, events.status, timeout_s)
+    if not outcome.ready:
+        raise ProviderError(f"the promotion of deployment {pushed.deployment_id} ended "
+                            f"{outcome.status}; the previous deployment keeps serving")
 
 
 def apply_autoscaling(api: BasetenApi, model_id: str, wanted: dict, events: DeployEvents,
@@ -161,13 +180,16 @@ def deploy(api: BasetenApi, key: str, plan: Plan, events: DeployEvents,
     wanted = autoscaling_settings(request)
     status, replicas = Status.DEPLOYING, None
     if wait_timeout is not None:
+        deadline = time.monotonic() + wait_timeout
         replicas = wait_until_ready(api, pushed, events, wait_timeout, update, started_ms)
+        if update:
+            promote(api, pushed, wanted, events, max(1.0, deadline - time.monotonic()))
         apply_autoscaling(api, pushed.model_id, wanted, events)
         status = Status.ACTIVE
     elif update:
-        # The environment's settings are the live service's: they change only after promotion.
-        events.progress("Autoscaling is left as it is until the new deployment is production; "
-                        "deploy without --no-wait to apply it")
+        # Promoting needs a ready deployment: until then the previous one serves as it is.
+        events.progress("The previous deployment serves until the new one is ready: `tuna wait "
+                        f"--service-name {request.service_name}` promotes it then")
     else:
         send_autoscaling(api, pushed.model_id, wanted, events)
     return DeploymentResult(request.service_name, "baseten", status, ids, url, request.model,

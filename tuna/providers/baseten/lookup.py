@@ -23,8 +23,8 @@ def same_location(api: BasetenApi, record: Record) -> None:
     """Raise unless tuna is talking to the workspace the record lives in."""
     if not record.location:
         return  # recorded before tuna kept locations
-    here = checks.location(api)
-    if here != record.location:
+    here = checks.location(api, api.teams())
+    if any(here[key] != record.location.get(key) for key in here):
         raise ProviderError(
             f"{record.service_name} lives at {record.location['api_url']} (workspace "
             f"{record.location['workspace']}), but tuna is talking to {here['api_url']} (workspace "
@@ -54,7 +54,10 @@ def model_of(api: BasetenApi, record: Record) -> dict | None:
         except NotFound:
             same_location(api, record)
             return None
-    found = [m for m in api.models_named(record.service_name) if tuna_labels(api, m)]
+    team_id = record.location.get("team_id")  # names are unique per team; older records: any
+    named = (api.team_models_named(team_id, record.service_name) if team_id
+             else api.models_named(record.service_name))
+    found = [m for m in named if tuna_labels(api, m)]
     if len(found) > 1:
         raise ProviderError(f"{len(found)} Baseten models tuna made are named "
                             f"{record.service_name!r}; delete the right one in the dashboard")

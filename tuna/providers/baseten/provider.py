@@ -12,8 +12,8 @@ from tuna.models import (Check, DeploymentResult, DeployRequest, LogLine, Plan, 
                          RemoteService, ServiceStatus, Status)
 from tuna.provider import (QUANTIZATION, SCALE_DOWN_DELAY, TP_SIZE, DeployEvents,
                            InferenceProvider, Limit, Preflight)
-from tuna.providers.baseten import checks, deploy, lookup, render, truss_config, wait
-from tuna.providers.baseten.credentials import client, required_api_key
+from tuna.providers.baseten import checks, deploy, instances, lookup, render, truss_config, wait
+from tuna.providers.baseten.credentials import api_key, client, required_api_key
 from tuna.providers.baseten.deploy import autoscaling_differences, autoscaling_settings
 from tuna.providers.baseten.endpoint import curl_example, endpoint_url
 from tuna.providers.baseten.push import Pushed
@@ -43,8 +43,9 @@ class BasetenProvider(InferenceProvider):
         gpus = request.gpu_count
         return Plan(self.name, request, {"config.yaml": render.render_config(
             request, offer.provider_gpu_id)}, {
-            "model": f"{request.model}@{request.revision} (Baseten weight cache)",
-            "image": request.image or render.default_image(),
+            "model": f"{request.weights}; Baseten weight cache",
+            "image": render.image(request),
+            "vllm": request.vllm_version or "unknown (a custom image)",
             "accelerator": render.accelerator(offer.provider_gpu_id, gpus),
             "price": offer.replica_price(gpus),
             "weights auth": request.hf_secret or f"none (uses secret {render.DEFAULT_HF_SECRET} "
@@ -67,6 +68,18 @@ class BasetenProvider(InferenceProvider):
 
     # --- remote ----------------------------------------------------------------------------
 
+    def replica_price(self, request: DeployRequest) -> float | None:
+        from tuna.http_errors import ApiError
+
+        key = api_key()
+        if key is None:
+            return None
+        offer = catalog.load().require_offer(request.gpu, self.name)
+        try:
+            return instances.hourly(client(key).instance_type_prices(), offer, request.gpu_count)
+        except ApiError:
+            return None  # the catalog price stands
+
     def deploy(self, plan: Plan, events: DeployEvents, wait_timeout: float | None,
                update: Record | None = None) -> DeploymentResult:
         key = required_api_key()
@@ -81,11 +94,15 @@ class BasetenProvider(InferenceProvider):
         deployment_id = (candidate or record.provider_ids.get("deployment_id")
                          or lookup.deployment_of(api, model, record)["id"])
         pushed = Pushed(model["id"], deployment_id)
-        replicas = deploy.wait_until_ready(api, pushed, events, timeout, bool(candidate),
-                                           int((time.time() - 3600) * 1000))
-        deploy.apply_autoscaling(api, model["id"], autoscaling_settings(
-            record.candidate or record.request), events)
         request = record.candidate or record.request
+        deadline = time.monotonic() + timeout
+        promoting = bool(candidate) and candidate != model.get("production_deployment_id")
+        replicas = deploy.wait_until_ready(api, pushed, events, timeout, promoting,
+                                           int((time.time() - 3600) * 1000))
+        if promoting:
+            deploy.promote(api, pushed, autoscaling_settings(request), events,
+                           max(1.0, deadline - time.monotonic()))
+        deploy.apply_autoscaling(api, model["id"], autoscaling_settings(request), events)
         url = record.endpoint_url or endpoint_url(model["id"])
         return DeploymentResult(record.service_name, self.name, Status.ACTIVE, {
             "model_id": model["id"], "deployment_id": deployment_id,

@@ -51,7 +51,7 @@ def _last_line(text: str) -> str:
     return lines[-1] if lines else "no output"
 
 
-def push(directory: Path, api_key: str, promote: bool = False, team: str | None = None,
+def push(directory: Path, api_key: str, team: str | None = None,
          labels: dict[str, str] | None = None, timeout_s: float = PUSH_TIMEOUT_S) -> Pushed:
     """Push a published deployment. The first one of a model becomes production once it has
     deployed; `promote` makes a new one replace production then, with the resources its config
@@ -60,8 +60,6 @@ def push(directory: Path, api_key: str, promote: bool = False, team: str | None 
     if executable is None:
         raise ProviderError("truss is not installed: pip install 'tuna-llm[baseten]'")
     command = [executable, "push", str(directory), "--output", "json", "--non-interactive"]
-    if promote:
-        command += ["--promote", "--no-preserve-env-instance-type"]
     if team:
         command += ["--team", team]
     if labels:
