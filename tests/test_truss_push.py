@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import time
 
 import pytest
@@ -89,3 +90,57 @@ def test_real_truss_is_found_beside_the_interpreter():
     found = push.truss_executable()
     assert found and os.access(found, os.X_OK)
     assert json.dumps(found)  # a plain path, usable in messages
+
+
+# Started ahead of the push ------------------------------------------------------------------------
+
+# Shaped like the console script an installer writes: the import at the top, the work under
+# __main__ (marks show which ran).
+STAND_IN = """import json, os, sys
+open(os.path.join(os.environ["MARKS"], "imported"), "a").write("x")
+if __name__ == "__main__":
+    with open(os.path.join(os.environ["MARKS"], "ran"), "w") as ran:
+        json.dump({"argv": sys.argv[1:], "key": os.environ["BASETEN_TRUSS_AUTH_API_KEY"]}, ran)
+    print(json.dumps({"model_id": "m1", "model_version_id": "d1"}))
+"""
+
+
+@pytest.fixture
+def waiting_truss(tmp_path, monkeypatch):
+    """A truss script beside the interpreter push.start runs, as an install of the extra has."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "python").symlink_to(sys.executable)
+    (bin_dir / "truss").write_text(STAND_IN)
+    monkeypatch.setattr(sys, "executable", str(bin_dir / "python"))
+    monkeypatch.setenv("MARKS", str(tmp_path))
+    return tmp_path
+
+
+def test_a_started_truss_imports_then_does_nothing_unless_handed_a_command(waiting_truss):
+    process = push.start(KEY)
+    process.stdin.close()  # tuna refused the deploy, or exited
+    assert process.wait(timeout=30) == 0
+    assert (waiting_truss / "imported").exists() and not (waiting_truss / "ran").exists()
+
+
+def test_a_started_truss_runs_the_push_it_is_handed(waiting_truss):
+    process = push.start(KEY)
+    pushed = push.push(waiting_truss / "dir", KEY, team="Research", started=process)
+    assert pushed == push.Pushed("m1", "d1")
+    ran = json.loads((waiting_truss / "ran").read_text())
+    assert ran == {"argv": ["push", str(waiting_truss / "dir"), "--output", "json",
+                            "--non-interactive", "--team", "Research"], "key": KEY}
+
+
+def test_a_started_truss_that_ended_early_is_replaced_by_a_fresh_one(waiting_truss, fake_truss):
+    fake_truss("echo '{\"model_id\": \"m2\", \"model_version_id\": \"d2\"}'\n")
+    process = push.start(KEY)
+    process.kill()
+    process.wait()
+    assert push.push(waiting_truss, KEY, started=process) == push.Pushed("m2", "d2")
+
+
+def test_nothing_is_started_without_truss_beside_the_interpreter(tmp_path, monkeypatch):
+    monkeypatch.setattr(sys, "executable", str(tmp_path / "python"))
+    assert push.start(KEY) is None

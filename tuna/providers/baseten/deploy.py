@@ -5,6 +5,7 @@ live environment never serves with Baseten's defaults."""
 
 from __future__ import annotations
 
+import subprocess
 import tempfile
 import time
 from collections.abc import Callable
@@ -51,14 +52,16 @@ def _settings_text(settings: dict) -> str:
     return ", ".join(f"{key}={value}" for key, value in settings.items())
 
 
-def push_plan(plan: Plan, key: str, events: DeployEvents, update: Record | None) -> push.Pushed:
+def push_plan(plan: Plan, key: str, events: DeployEvents, update: Record | None,
+              truss: subprocess.Popen | None = None) -> push.Pushed:
     request = plan.request
     with tempfile.TemporaryDirectory(prefix="tuna-truss-") as tmp:
         for relative, content in plan.files.items():
             (Path(tmp) / relative).write_text(content)
         events.progress(f"Pushing {request.service_name} with truss"
                         + (" as a new deployment, promoted once it is ready" if update else ""))
-        pushed = push.push(Path(tmp), key, team=request.team, labels=labels(request.service_name))
+        pushed = push.push(Path(tmp), key, team=request.team, labels=labels(request.service_name),
+                           started=truss)
     if update and pushed.model_id != update.provider_ids["model_id"]:
         raise ProviderError(f"truss pushed to model {pushed.model_id}, not the service's "
                             f"{update.provider_ids['model_id']}; check the Baseten dashboard")
@@ -171,10 +174,11 @@ def log_tail(api: BasetenApi, pushed: push.Pushed, since_ms: int) -> str:
 
 
 def deploy(api: BasetenApi, key: str, plan: Plan, events: DeployEvents,
-           wait_timeout: float | None, update: Record | None) -> DeploymentResult:
+           wait_timeout: float | None, update: Record | None,
+           truss: subprocess.Popen | None = None) -> DeploymentResult:
     request = plan.request
     started_ms = int(time.time() * 1000)
-    pushed = push_plan(plan, key, events, update)
+    pushed = push_plan(plan, key, events, update, truss)
     ids = record_ids(pushed, events, update)
     url = endpoint_url(pushed.model_id, pushed.predict_url)
     wanted = autoscaling_settings(request)

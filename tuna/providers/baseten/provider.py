@@ -12,7 +12,8 @@ from tuna.models import (Check, DeploymentResult, DeployRequest, LogLine, Plan, 
                          RemoteService, ServiceStatus, Status)
 from tuna.provider import (QUANTIZATION, SCALE_DOWN_DELAY, TP_SIZE, DeployEvents,
                            InferenceProvider, Limit, Preflight)
-from tuna.providers.baseten import checks, deploy, instances, lookup, render, truss_config, wait
+from tuna.providers.baseten import (checks, deploy, instances, lookup, push, render,
+                                    truss_config, wait)
 from tuna.providers.baseten.credentials import api_key, client, required_api_key
 from tuna.providers.baseten.deploy import autoscaling_differences, autoscaling_settings
 from tuna.providers.baseten.endpoint import curl_example, endpoint_url
@@ -30,6 +31,7 @@ class BasetenProvider(InferenceProvider):
               "mounts a directory", refused=frozenset({"gguf"})),
     )
     credentials = ("BASETEN_API_KEY",)
+    _truss = None  # a truss process preflight started, waiting for deploy's push
     environment = {
         "BASETEN_API_KEY": "workspace API key (https://app.baseten.co/settings/api_keys)",
         "BASETEN_API_URL": "management REST API (default https://api.baseten.co)",
@@ -64,6 +66,10 @@ class BasetenProvider(InferenceProvider):
         return [checks.account()[0], checks.truss_runs()]
 
     def preflight(self, request: DeployRequest, update: Record | None = None) -> Preflight:
+        key = api_key()
+        # truss's CLI takes about a second to import: it imports while the account and the
+        # model are checked, and pushes only if deploy() follows.
+        self._truss = push.start(key) if key else None
         return checks.preflight(request, update)
 
     # --- remote ----------------------------------------------------------------------------
@@ -83,7 +89,8 @@ class BasetenProvider(InferenceProvider):
     def deploy(self, plan: Plan, events: DeployEvents, wait_timeout: float | None,
                update: Record | None = None) -> DeploymentResult:
         key = required_api_key()
-        return deploy.deploy(client(key), key, plan, events, wait_timeout, update)
+        truss, self._truss = self._truss, None
+        return deploy.deploy(client(key), key, plan, events, wait_timeout, update, truss)
 
     def wait(self, record: Record, events: DeployEvents, timeout: float) -> DeploymentResult:
         api = client()
