@@ -6,8 +6,6 @@ import json
 import shlex
 from string import Template
 
-import yaml
-
 from tuna import template_files, vllm
 from tuna.errors import TunaError
 from tuna.models import DeployRequest
@@ -56,6 +54,8 @@ def render_config(request: DeployRequest, gpu_id: str) -> str:
         "auth_secret_name": request.hf_secret,
         "secrets": {request.hf_secret: None} if request.hf_secret else {},
     }
+    import yaml  # only a render needs it: loading the plugin stays light
+
     template = template_files.read(TEMPLATE)
     text = Template(template).substitute({key: json.dumps(value) for key, value in values.items()})
     _check_same_keys(yaml.safe_load(template), yaml.safe_load(text))
