@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os  # not pathlib: it costs light commands more to import than the catalog takes to read
 import re
-import tomllib
 from dataclasses import dataclass
 from functools import cache
 
@@ -83,6 +82,8 @@ class Catalog:
 
     @classmethod
     def from_toml(cls, text: str) -> Catalog:
+        import tomllib  # `list` imports this module without reading the catalog
+
         data = tomllib.loads(text)
         gpus, aliases = {}, {}
         for name, spec in data["gpus"].items():

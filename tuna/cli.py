@@ -17,8 +17,6 @@ def _interrupt(signum, frame):
 
 
 def _run(argv: list[str], out_box: list) -> int:
-    from tuna.output import Output
-
     if not argv:
         print(overview(COMMANDS), file=sys.stderr)
         return 2
@@ -28,6 +26,7 @@ def _run(argv: list[str], out_box: list) -> int:
         return 0
     args = chosen.parser(with_epilog=is_help(argv)).parse_args(argv[1:])
     settings.validate()
+    from tuna.output import Output  # not for `tuna --help`
     out_box.append(Output(json_mode=getattr(args, "json", False)))
     return chosen.run(args, out_box[0])
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from dataclasses import asdict, dataclass, field
 from enum import Enum
-from tuna import vllm
 from tuna.errors import InvalidValue
 
 # Hugging Face repo ids: owner/name, letters, digits, '-', '_', '.', at most 96 characters each.
@@ -161,6 +160,8 @@ class DeployRequest:
             raise InvalidValue(
                 "cold_start_mode", f"expected fast_boot or no_fast_boot, got {self.cold_start_mode!r}"
             ) from None
+        from tuna import vllm  # its data only where a request is made: light commands skip it
+
         if self.quantization is not None and self.quantization not in vllm.quantization_methods():
             raise InvalidValue(
                 "quantization",
