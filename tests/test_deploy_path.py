@@ -29,7 +29,7 @@ def test_one_render_one_truss_process_and_the_record_holds_the_deployed_request(
     assert cli.main([*DEPLOY, "--no-wait"]) == 0
 
     assert len(renders) == 1
-    # One truss process, started beside preflight: it pushes, and validates what it pushes.
+    # One truss process, started before preflight: it pushes, and validates what it pushes.
     assert len(processes) == 1 and processes[0][-1].endswith("/truss"), processes
     record = StateStore(tmp_path / "state").get("qwen3-0-6b")
     model = fake.model_named("qwen3-0-6b")

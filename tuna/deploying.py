@@ -202,6 +202,7 @@ def deploy(store: StateStore, request: DeployRequest, provider_name: str | None,
     if prepared.choice:
         ui.progress(prepared.choice)
     previous = _service_to_update(store, provider, prepared.request, update, replace_model)
+    provider.warm_up()
     # The Hub is read while the provider checks the account: the check adds little wall time.
     with ThreadPoolExecutor(max_workers=1) as pool:
         hub = None if skip_model_check else pool.submit(

@@ -149,6 +149,12 @@ class InferenceProvider(abc.ABC):
 
         return [version for version in vllm.tracked_versions() if self.vllm_image(version)]
 
+    def warm_up(self) -> None:
+        """Called once a deploy has chosen this provider, before its checks run: start what the
+        deploy will wait on later (a CLI that takes seconds to import), creating nothing
+        remote. deploy() may then use it; if it is not called, whatever was started must end by
+        itself."""
+
     def replica_price(self, request: DeployRequest) -> float | None:
         """USD per hour of one replica as the account is charged now, if the provider tells
         (else the catalog's price stands)."""

@@ -31,7 +31,7 @@ class BasetenProvider(InferenceProvider):
               "mounts a directory", refused=frozenset({"gguf"})),
     )
     credentials = ("BASETEN_API_KEY",)
-    _truss = None  # a truss process preflight started, waiting for deploy's push
+    _truss = None  # a truss process warm_up started, waiting for deploy's push
     environment = {
         "BASETEN_API_KEY": "workspace API key (https://app.baseten.co/settings/api_keys)",
         "BASETEN_API_URL": "management REST API (default https://api.baseten.co)",
@@ -65,11 +65,13 @@ class BasetenProvider(InferenceProvider):
     def check_account(self) -> list[Check]:
         return [checks.account()[0], checks.truss_runs()]
 
-    def preflight(self, request: DeployRequest, update: Record | None = None) -> Preflight:
-        key = api_key()
+    def warm_up(self) -> None:
         # truss's CLI takes about a second to import: it imports while the account and the
         # model are checked, and pushes only if deploy() follows.
+        key = api_key()
         self._truss = push.start(key) if key else None
+
+    def preflight(self, request: DeployRequest, update: Record | None = None) -> Preflight:
         return checks.preflight(request, update)
 
     # --- remote ----------------------------------------------------------------------------
