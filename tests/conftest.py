@@ -11,6 +11,7 @@ import pytest
 
 from tests.fake_baseten import FakeBaseten
 from tests.fake_hub import FakeHub
+from tests.fake_modal import LIVE_APP_STATES, TOKEN_ID, TOKEN_SECRET, FakeModal
 from tests.fake_runpod import FakeRunpod
 from tuna.state import StateStore
 
@@ -44,6 +45,13 @@ def runpod():
 
 
 @pytest.fixture
+def modal_fake():
+    server = FakeModal().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
 def hub():
     server = FakeHub().start()
     yield server
@@ -56,13 +64,13 @@ def state_dir(tmp_path) -> Path:
 
 
 @pytest.fixture
-def tuna_env(fake, runpod, hub, state_dir, tmp_path) -> dict[str, str]:
+def tuna_env(fake, runpod, modal_fake, hub, state_dir, tmp_path) -> dict[str, str]:
     """Environment for a tuna process that talks only to the fake.
 
     After the test, every model a push created that still exists on the fake must be known to
     tuna's state as a live record: tuna never leaves a paid model it could not destroy."""
     env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("BASETEN_", "RUNPOD_", "TUNA_", "HF_"))}
+           if not k.startswith(("BASETEN_", "RUNPOD_", "MODAL_", "TUNA_", "HF_"))}
     env.update(
         HF_ENDPOINT=hub.url,  # the model check reads the loopback Hub, never the internet
         HF_HOME=str(tmp_path / "hf-home"),
@@ -72,6 +80,11 @@ def tuna_env(fake, runpod, hub, state_dir, tmp_path) -> dict[str, str]:
         RUNPOD_API_KEY=runpod.api_key,
         RUNPOD_API_URL=runpod.url + "/v2",
         RUNPOD_SERVERLESS_URL=runpod.url + "/v2",
+        MODAL_SERVER_URL=modal_fake.url,
+        MODAL_TOKEN_ID=TOKEN_ID,
+        MODAL_TOKEN_SECRET=TOKEN_SECRET,
+        MODAL_CONFIG_PATH=str(tmp_path / "no-modal.toml"),  # never the user's profiles
+        MODAL_DISABLE_API_PROXY="1",
         TUNA_STATE_DIR=str(state_dir),
         TUNA_POLL_INTERVAL="0.01",
         HOME=str(tmp_path / "home"),  # no ~/.trussrc or other user files leak in
@@ -80,12 +93,14 @@ def tuna_env(fake, runpod, hub, state_dir, tmp_path) -> dict[str, str]:
     yield env
     leftovers = {fake.models[i].name for i in fake.pushed & set(fake.models)}
     runpod_left = runpod.created & (set(runpod.templates) | set(runpod.endpoints))
-    if leftovers or runpod_left:
+    modal_left = {app.id for app in modal_fake.apps.values() if app.state in LIVE_APP_STATES}
+    if leftovers or runpod_left or modal_left:
         live = StateStore(state_dir).list()
         names = {r.service_name for r in live}
         assert leftovers <= names, f"models tuna does not know about: {leftovers - names}"
         known = {i for r in live for i in r.provider_ids.values()}
         assert runpod_left <= known, f"RunPod resources tuna does not know about: {runpod_left - known}"
+        assert modal_left <= known, f"Modal apps tuna does not know about: {modal_left - known}"
 
 
 @pytest.fixture

@@ -63,13 +63,13 @@ def test_show_gpus_json_shape(tuna):
     assert done.code == 0
     offers = done.json()
     assert [(o["provider"], o["provider_gpu_id"], o["price_per_gpu_hour"], o["deployable"])
-            for o in offers] == [("runpod", "NVIDIA L4", 0.684, True), ("modal", "L4", 0.8, False),
+            for o in offers] == [("runpod", "NVIDIA L4", 0.684, True), ("modal", "L4", 0.8, True),
                                  ("cloudrun", "nvidia-l4", 0.84, False),
                                  ("baseten", "L4", 0.85, True)]
     baseten = offers[3]
     assert (baseten["billing_unit"], baseten["vram_gb"], baseten["unavailable"]) == ("minute", 24, None)
     assert baseten["source"] and baseten["date"]
-    assert offers[1]["unavailable"] == "not installed: no tuna plugin for modal is installed"
+    assert offers[2]["unavailable"] == "not installed: no tuna plugin for cloudrun is installed"
     every = tuna("show-gpus", "--provider", "baseten", "--json").json()
     assert len(every) == 9 and {o["provider"] for o in every} == {"baseten"}
 
@@ -79,16 +79,16 @@ def test_show_gpus_names_baseten_beside_others_and_the_cheapest(tuna):
     assert done.code == 0
     rows = {line.split()[0]: line for line in done.stdout.splitlines() if line.strip()}
     assert "$0.85" in rows["baseten"] and "$0.80" in rows["modal"] and "$0.84" in rows["cloudrun"]
-    assert "modal (not installed)" in rows["modal"] and "(not installed)" not in rows["baseten"]
+    assert "cloudrun (not installed)" in rows["cloudrun"] and "(not installed)" not in rows["modal"]
     # The cheapest offer tuna can deploy here, not the cheapest in the catalog.
     assert "Cheapest deployable: runpod at $0.68/GPU-hour" in done.stdout
-    assert "modal: not installed: no tuna plugin for modal is installed" in done.stdout
+    assert "cloudrun: not installed: no tuna plugin for cloudrun is installed" in done.stdout
 
 
 def test_show_gpus_matrix_marks_cheapest(tuna):
     done = tuna("show-gpus")
     row = next(line for line in done.stdout.splitlines() if line.startswith("H100 "))
-    assert "$4.18*" in row and "$3.95 " in row  # modal is cheaper but not installed
+    assert "$3.95*" in row and row.rstrip().endswith("$4.18")  # modal, installed, is cheapest
 
 
 @pytest.mark.parametrize("args, message", [

@@ -247,7 +247,7 @@ def test_auto_choice_is_the_cheapest_provider_with_credentials(tuna, runpod, fak
             "($0.68/GPU-hour)") in done.stdout
     assert tuna("destroy", "--service-name", NAME).code == 0
     without = tuna("deploy", "--model", "Qwen/Qwen3-0.6B", "--gpu", "L4", "--no-wait",
-                   env={"RUNPOD_API_KEY": ""})
+                   env={"RUNPOD_API_KEY": "", "MODAL_TOKEN_ID": ""})
     assert without.code == 0, without.stderr
     assert "using baseten" in without.stdout and fake.model_named(NAME) is not None
 
@@ -255,7 +255,7 @@ def test_auto_choice_is_the_cheapest_provider_with_credentials(tuna, runpod, fak
 def test_show_gpus_lists_both_providers_with_sourced_prices(tuna):
     offers = tuna("show-gpus", "--gpu", "L4", "--json").json()
     mine = {o["provider"]: o for o in offers if o["deployable"]}
-    assert set(mine) == {"runpod", "baseten"}
+    assert set(mine) == {"runpod", "baseten", "modal"}
     assert mine["runpod"]["price_per_gpu_hour"] == 0.684  # $0.00019 a second
     assert mine["runpod"]["source"].startswith("https://") and mine["runpod"]["date"]
     cloudrun = next(o for o in offers if o["provider"] == "cloudrun")

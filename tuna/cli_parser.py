@@ -128,8 +128,9 @@ def provider_option_groups(parser: argparse.ArgumentParser) -> None:
         group = parser.add_argument_group(
             f"{provider} options (with --serverless-provider {provider})")
         for option in options:
-            group.add_argument(option.flag, metavar=option.metavar,
-                               dest=f"option:{provider}:{option.name}",
+            shape = ({"action": "store_const", "const": "yes"} if option.switch
+                     else {"metavar": option.metavar})
+            group.add_argument(option.flag, dest=f"option:{provider}:{option.name}", **shape,
                                help=option.help + (f" (also ${option.env})" if option.env else ""))
 
 

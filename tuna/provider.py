@@ -73,6 +73,7 @@ class Option:
     help: str
     metavar: str = "VALUE"
     env: str | None = None
+    switch: bool = False  # a flag without a value (e.g. --public): its value is "yes" when given
 
     @property
     def name(self) -> str:

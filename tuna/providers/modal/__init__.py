@@ -1,0 +1,1 @@
+"""The Modal plugin: vLLM as a Modal web server, deployed through the `modal` SDK."""
