@@ -93,7 +93,8 @@ def tuna_env(fake, runpod, modal_fake, hub, state_dir, tmp_path) -> dict[str, st
     yield env
     leftovers = {fake.models[i].name for i in fake.pushed & set(fake.models)}
     runpod_left = runpod.created & (set(runpod.templates) | set(runpod.endpoints))
-    modal_left = {app.id for app in modal_fake.apps.values() if app.state in LIVE_APP_STATES}
+    modal_left = {app.id for app in modal_fake.apps.values()
+                  if app.state in LIVE_APP_STATES and not app.foreign}
     if leftovers or runpod_left or modal_left:
         live = StateStore(state_dir).list()
         names = {r.service_name for r in live}

@@ -46,6 +46,7 @@ class App:
         self.stopped_at = 0.0
         self.functions: dict[str, Function] = {}  # by name
         self.logs: list[tuple[float, str]] = []
+        self.foreign = False
 
 
 class Function:
@@ -58,6 +59,7 @@ class Function:
         self.runners = 0  # containers up now: the test sets it
         self.backlog = 0
         self.overrides: dict[str, int] = {}  # autoscaler settings set after the deploy
+        self.start_reads = 0
 
     @property
     def web_url(self) -> str:
@@ -78,8 +80,12 @@ class FakeModal(api_grpc.ModalClientBase):
         self.secrets: set[str] = set()
         self.volumes: dict[str, str] = {}
         self.images: dict[str, api_pb2.Image] = {}
+        self.files: list[str] = []  # the contents of every file a deploy shipped
+        self.blobs: dict[str, str] = {}  # sha256 -> content, what the mount store holds
         self.fail_build: str | None = None  # an image build error message
         self.faults: dict[str, Status] = {}  # rpc name -> the status its next call answers
+        self.delays: dict[str, float] = {}  # rpc name -> seconds before it answers
+        self.reads_to_start = 2  # stats reads before min_containers containers are up
         self.routes = {
             path: grpclib.const.Handler(functools.partial(self._handle, path.rsplit("/", 1)[1]),
                                         handler.cardinality, handler.request_type,
@@ -116,6 +122,13 @@ class FakeModal(api_grpc.ModalClientBase):
             self._loop.call_soon_threadsafe(self._server.close)
             self._loop.call_soon_threadsafe(self._loop.stop)
 
+    def add_foreign_app(self, name: str) -> App:
+        """An app somebody else deployed in the workspace: tuna must leave it alone."""
+        app = App(name, {})
+        app.state, app.foreign = api_pb2.APP_STATE_DEPLOYED, True
+        self.apps[app.id] = app
+        return app
+
     def names(self) -> list[str]:
         return [name for name, _ in self.calls]
 
@@ -133,6 +146,8 @@ class FakeModal(api_grpc.ModalClientBase):
             raise GRPCError(Status.UNAUTHENTICATED, "Invalid token")
         if name in self.faults:
             raise GRPCError(self.faults.pop(name), f"injected fault on {name}")
+        if name in self.delays:
+            await asyncio.sleep(self.delays[name])
         handler = type(self).__dict__.get(name)
         if handler is None:
             raise GRPCError(Status.UNIMPLEMENTED, f"the fake does not implement {name}")
@@ -277,10 +292,14 @@ class FakeModal(api_grpc.ModalClientBase):
                                                 handle_metadata=api_pb2.MountHandleMetadata())
 
     def MountBatchedCheckExistence(self, request):
-        return api_pb2.MountBatchedCheckExistenceResponse()
+        return api_pb2.MountBatchedCheckExistenceResponse(missing_sha256_hex_hashes=[
+            digest for digest in request.sha256_hex_hashes if digest not in self.blobs])
 
     def MountPutFile(self, request):
-        return api_pb2.MountPutFileResponse(exists=True)
+        if request.data:
+            self.blobs[request.sha256_hex] = request.data.decode()
+            self.files.append(self.blobs[request.sha256_hex])
+        return api_pb2.MountPutFileResponse(exists=request.sha256_hex in self.blobs)
 
     def ImageGetOrCreate(self, request):
         image_id = modal_id("im")
@@ -358,6 +377,11 @@ class FakeModal(api_grpc.ModalClientBase):
 
     def FunctionGetCurrentStats(self, request):
         function = self._function_by_id(request.function_id)
+        wanted = function.autoscaler().get("min_containers", 0)
+        if function.runners < wanted:  # containers start a while after the deploy
+            function.start_reads += 1
+            if function.start_reads >= self.reads_to_start:
+                function.runners = wanted
         return api_pb2.FunctionStats(backlog=function.backlog,
                                      num_total_tasks=function.runners)
 

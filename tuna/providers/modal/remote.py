@@ -41,7 +41,8 @@ def modal_errors(doing: str):
         raise ProviderError(f"Modal rejected the token while {doing} ({exc}): {TOKEN_HINT}") \
             from None
     except modal.exception.Error as exc:
-        raise ProviderError(f"Modal failed while {doing}: {exc}") from None
+        raise ProviderError(f"Modal failed while {doing}: {' '.join(str(exc).split())}") \
+            from None
 
 
 def workspace() -> str:
