@@ -63,7 +63,7 @@ def test_show_gpus_json_shape(tuna):
     assert done.code == 0
     offers = done.json()
     assert [(o["provider"], o["provider_gpu_id"], o["price_per_gpu_hour"], o["deployable"])
-            for o in offers] == [("runpod", "NVIDIA L4", 0.684, True), ("modal", "L4", 0.8, True),
+            for o in offers] == [("runpod", "NVIDIA L4", 0.684, True), ("modal", "L4", 0.7992, True),
                                  ("cloudrun", "nvidia-l4", 0.84, False),
                                  ("baseten", "L4", 0.85, True)]
     baseten = offers[3]

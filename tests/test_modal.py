@@ -65,7 +65,7 @@ def test_deploy_status_logs_update_destroy(tuna, modal_fake, state_dir):
     app.functions["serve"].runners = 1
     warm = tuna("status", "--service-name", NAME, "--json").json()
     assert (warm["status"], warm["active_replicas"], warm["burn_rate_per_hour"]) == (
-        "active", 1, 0.8)
+        "active", 1, 0.7992)
     logs = tuna("logs", "--service-name", NAME)
     assert logs.code == 0 and "App deployed: version 1" in logs.stdout
     # An update redeploys under the same name and app id; autoscaling holds afterwards.
