@@ -11,7 +11,8 @@ from tuna.models import (Check, DeploymentResult, DeployRequest, LogLine, Plan, 
                          RemoteService, ServiceStatus, Status)
 from tuna.provider import (SCALE_DOWN_DELAY, TP_SIZE, DeployEvents, InferenceProvider, Limit,
                            Option, Preflight)
-from tuna.providers.modal import render
+# remote imports the modal SDK itself, only when a call needs it.
+from tuna.providers.modal import remote, render
 
 STOP_TIMEOUT_S = 120.0
 PROXY_AUTH = ('-H "Modal-Key: $MODAL_PROXY_KEY" -H "Modal-Secret: $MODAL_PROXY_SECRET" '
@@ -89,8 +90,6 @@ class ModalProvider(InferenceProvider):
         })
 
     def validate(self, plan: Plan) -> str:
-        from tuna.providers.modal import remote
-
         remote.validate(plan)
         return f"modal {remote.sdk().__version__} (its decorators' own checks, offline)"
 
@@ -100,8 +99,6 @@ class ModalProvider(InferenceProvider):
         return self._account()[0]
 
     def _account(self) -> tuple[list[Check], dict[str, str]]:
-        from tuna.providers.modal import remote
-
         source = ("MODAL_TOKEN_ID/MODAL_TOKEN_SECRET" if os.environ.get("MODAL_TOKEN_ID")
                   else f"a profile in {_config_path()}" if _profile_has_token() else None)
         if source is None:
@@ -114,8 +111,6 @@ class ModalProvider(InferenceProvider):
             where
 
     def preflight(self, request: DeployRequest, update: Record | None = None) -> Preflight:
-        from tuna.providers.modal import remote
-
         checks, where = self._account()
         if where and request.hf_secret:
             found = remote.secret_exists(request.hf_secret)
@@ -128,8 +123,6 @@ class ModalProvider(InferenceProvider):
 
     def deploy(self, plan: Plan, events: DeployEvents, wait_timeout: float | None,
                update: Record | None = None) -> DeploymentResult:
-        from tuna.providers.modal import remote
-
         request, name = plan.request, render.app_name(plan.request)
         app_id = update.provider_ids["app_id"] if update else remote.app_id_for(name)
         events.created({"app_id": app_id})
@@ -157,8 +150,6 @@ class ModalProvider(InferenceProvider):
 
     def _result(self, request: DeployRequest, app_id: str, status: Status,
                 replicas: int | None) -> DeploymentResult:
-        from tuna.providers.modal import remote
-
         url = remote.web_url(render.app_name(request))
         return DeploymentResult(request.service_name, self.name, status, {"app_id": app_id},
                                 f"{url}/v1", request.model,
@@ -166,8 +157,6 @@ class ModalProvider(InferenceProvider):
 
     def _wait(self, request: DeployRequest, app_id: str, events: DeployEvents,
               timeout: float) -> DeploymentResult:
-        from tuna.providers.modal import remote
-
         name, seen = render.app_name(request), {}
 
         def read_status() -> str:
@@ -203,8 +192,6 @@ class ModalProvider(InferenceProvider):
 
     def _same_location(self, record: Record) -> None:
         """Only the record's own workspace may say its app is gone."""
-        from tuna.providers.modal import remote
-
         here = remote.location()
         if record.location and here != record.location:
             raise ProviderError(
@@ -214,8 +201,6 @@ class ModalProvider(InferenceProvider):
                 "written off")
 
     def status(self, record: Record) -> ServiceStatus:
-        from tuna.providers.modal import remote
-
         app_id, name = self._app_id(record), render.app_name(record.request)
         state = remote.app_state(app_id)
         if state is None or remote.STATES.get(state) is Status.DESTROYED:
@@ -234,19 +219,13 @@ class ModalProvider(InferenceProvider):
         return ServiceStatus(status, word, f"{remote.web_url(name)}/v1", running, details)
 
     def logs(self, record: Record, since_ms: int) -> list[LogLine]:
-        from tuna.providers.modal import remote
-
         return remote.logs(self._app_id(record), since_ms)
 
     def find_services(self) -> list[RemoteService]:
-        from tuna.providers.modal import remote
-
         return remote.services()
 
     def destroy(self, record: Record) -> None:
         """Stop the app by id and return once Modal reports it stopped."""
-        from tuna.providers.modal import remote
-
         app_id = self._app_id(record)
         if remote.app_state(app_id) is None:
             self._same_location(record)
