@@ -8,7 +8,7 @@ import pytest
 
 PLUGIN = '''
 from tuna.models import Check, Feature
-from tuna.provider import TP_SIZE, InferenceProvider, Limit, Preflight
+from tuna.provider import TP_SIZE, InferenceProvider, Limit, Option, Preflight
 
 
 class Cloudrun(InferenceProvider):
@@ -17,6 +17,7 @@ class Cloudrun(InferenceProvider):
                    Feature.LOGS: "its platform keeps no logs"}}
     limits = (Limit(TP_SIZE, range(1, 5), "four GPUs per container at most"),)
     environment = {{"CLOUDRUN_TOKEN": "the plugin's token"}}
+    options = (Option("--zone", "the plugin's own zone", "ZONE", "CLOUDRUN_ZONE"),)
 
     def plan(self, request):
         raise AssertionError("the host must refuse before planning")
@@ -205,3 +206,16 @@ def test_host_refuses_logs_for_a_provider_without_them(tuna, plugin_path, state_
     done = tuna("logs", "--service-name", "svc", env={"PYTHONPATH": plugin_path()})
     assert done.code == 2
     assert "cloudrun does not support deployment logs (tuna logs): its platform keeps no logs" in done.stderr
+
+
+def test_a_third_party_plugin_brings_its_own_deploy_options(tuna, plugin_path):
+    env = {"PYTHONPATH": plugin_path()}
+    shown = tuna("deploy", "--help", env=env).stdout
+    assert "cloudrun options (with --serverless-provider cloudrun)" in shown
+    assert "--zone ZONE" in shown and "the plugin's own zone (also $CLOUDRUN_ZONE)" in shown
+    # Its option is its own: with another provider it is a usage error naming the owner.
+    done = tuna("deploy", "--model", "Qwen/Qwen3-0.6B", "--gpu", "L4", "--serverless-provider",
+                "baseten", "--zone", "z1", "--dry-run", "out", env=env)
+    assert done.code == 2 and "--zone" in done.stderr and "cloudrun" in done.stderr
+    # Without the plugin the host has no such flag.
+    assert tuna("deploy", "--model", "Qwen/Qwen3-0.6B", "--gpu", "L4", "--zone", "z1").code == 2
