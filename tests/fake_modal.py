@@ -358,7 +358,8 @@ class FakeModal(api_grpc.ModalClientBase):
 
     def _function(self, app_name: str, name: str) -> Function:
         app = self.app_named(app_name)
-        if app is None or app.state != api_pb2.APP_STATE_DEPLOYED or name not in app.functions:
+        published = name in app.functions and app.functions[name].data is not None if app else False
+        if app is None or app.state != api_pb2.APP_STATE_DEPLOYED or not published:
             raise GRPCError(Status.NOT_FOUND, f"Lookup failed for Function '{name}' from the "
                             f"'{app_name}' app")
         return app.functions[name]

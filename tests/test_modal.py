@@ -122,6 +122,8 @@ def test_a_failed_image_build_is_recorded_and_destroyable(tuna, modal_fake, stat
     assert "pip install failed" in done.stderr and len(done.stderr.strip().splitlines()) == 1
     app = modal_fake.app_named(NAME)
     assert record(state_dir).provider_ids["app_id"] == app.id  # known, so destroy can stop it
+    status = tuna("status", "--service-name", NAME, "--json")
+    assert status.code == 0 and status.json()["provider_status"] == "NO_FUNCTION"
     assert tuna("destroy", "--service-name", NAME, "--yes").code == 0
     assert app.state == api_pb2.APP_STATE_STOPPED
 

@@ -163,7 +163,10 @@ class ModalProvider(InferenceProvider):
             state = remote.app_state(app_id)
             if state != "deployed":
                 return (state or "gone").upper()
-            seen["runners"], _ = remote.runners(name)
+            found = remote.runners(name)
+            if found is None:
+                return "NO_FUNCTION"
+            seen["runners"] = found[0]
             if seen["runners"]:
                 return "RUNNING"
             # Scaled to zero by design: deployed, and cold until the first request.
@@ -172,7 +175,7 @@ class ModalProvider(InferenceProvider):
         outcome = waiting.wait_until_ready(
             read_status, events.status, timeout, frozenset({"RUNNING", "COLD"}),
             frozenset({"STOPPED", "STOPPING", "GONE", "DISABLED", "DETACHED",
-                       "DETACHED_DISCONNECTED"}),
+                       "DETACHED_DISCONNECTED", "NO_FUNCTION"}),
             on_error=lambda error: events.progress(f"Warning: {error}; still waiting"))
         if not outcome.ready:
             raise ProviderError(f"Modal app {app_id} is {outcome.status}: `tuna logs` shows why")
@@ -209,7 +212,12 @@ class ModalProvider(InferenceProvider):
                                  {"note": f"Modal app {app_id} is {state or 'gone'}"})
         if state != "deployed":
             return ServiceStatus(remote.STATES.get(state, Status.FAILED), state.upper(), None)
-        running, backlog = remote.runners(name)
+        found = remote.runners(name)
+        if found is None:
+            return ServiceStatus(Status.FAILED, "NO_FUNCTION", None, 0, {
+                "app_id": app_id, "note": "the app holds no vLLM server: its deploy failed "
+                "before publishing; `tuna deploy --update` or `tuna destroy`"})
+        running, backlog = found
         word, status = (("RUNNING", Status.ACTIVE) if running else
                         ("COLD", Status.COLD) if record.request.scaling.min_replicas == 0 else
                         ("STARTING", Status.DEPLOYING))

@@ -131,10 +131,15 @@ def app_state(app_id: str) -> str | None:
             return None
 
 
-def runners(name: str) -> tuple[int, int]:
-    """(containers up, requests waiting), from the control plane: the model is never called."""
+def runners(name: str) -> tuple[int, int] | None:
+    """(containers up, requests waiting), from the control plane: the model is never called.
+    None when the app has no such function (its deploy broke before publishing it)."""
+    modal = sdk()
     with modal_errors(f"reading {name}'s containers"):
-        stats = function(name).get_current_stats()
+        try:
+            stats = function(name).get_current_stats()
+        except modal.exception.NotFoundError:
+            return None
     return stats.num_total_runners, stats.backlog
 
 
