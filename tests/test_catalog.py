@@ -49,7 +49,7 @@ def test_baseten_gpu_ids_are_truss_accelerators(cat):
 def test_offers_for_a_gpu_are_cheapest_first(cat):
     l4 = cat.offers_for(gpu="L4")
     assert [(o.provider, o.price_per_gpu_hour) for o in l4] == [
-        ("runpod", 0.684), ("modal", 0.7992), ("cloudrun", 0.84), ("baseten", 0.85)]
+        ("runpod", 0.684), ("modal", 0.7992), ("baseten", 0.85), ("cloudrun", 1.42)]
 
 
 def test_every_offer_has_source_and_date(cat):

@@ -64,12 +64,12 @@ def test_show_gpus_json_shape(tuna):
     offers = done.json()
     assert [(o["provider"], o["provider_gpu_id"], o["price_per_gpu_hour"], o["deployable"])
             for o in offers] == [("runpod", "NVIDIA L4", 0.684, True), ("modal", "L4", 0.7992, True),
-                                 ("cloudrun", "nvidia-l4", 0.84, False),
-                                 ("baseten", "L4", 0.85, True)]
-    baseten = offers[3]
+                                 ("baseten", "L4", 0.85, True),
+                                 ("cloudrun", "nvidia-l4", 1.42, True)]  # the instance's price
+    baseten = offers[2]
     assert (baseten["billing_unit"], baseten["vram_gb"], baseten["unavailable"]) == ("minute", 24, None)
     assert baseten["source"] and baseten["date"]
-    assert offers[2]["unavailable"] == "not installed: no tuna plugin for cloudrun is installed"
+    assert "8 vCPU, 32 GiB" in offers[3]["note"]
     every = tuna("show-gpus", "--provider", "baseten", "--json").json()
     assert len(every) == 9 and {o["provider"] for o in every} == {"baseten"}
 
@@ -78,11 +78,9 @@ def test_show_gpus_names_baseten_beside_others_and_the_cheapest(tuna):
     done = tuna("show-gpus", "--gpu", "L4")
     assert done.code == 0
     rows = {line.split()[0]: line for line in done.stdout.splitlines() if line.strip()}
-    assert "$0.85" in rows["baseten"] and "$0.80" in rows["modal"] and "$0.84" in rows["cloudrun"]
-    assert "cloudrun (not installed)" in rows["cloudrun"] and "(not installed)" not in rows["modal"]
-    # The cheapest offer tuna can deploy here, not the cheapest in the catalog.
+    assert "$0.85" in rows["baseten"] and "$0.80" in rows["modal"] and "$1.42" in rows["cloudrun"]
+    assert "(not installed)" not in done.stdout  # every catalog provider has its plugin now
     assert "Cheapest deployable: runpod at $0.68/GPU-hour" in done.stdout
-    assert "cloudrun: not installed: no tuna plugin for cloudrun is installed" in done.stdout
 
 
 def test_show_gpus_matrix_marks_cheapest(tuna):

@@ -54,7 +54,7 @@ class Cloudrun(InferenceProvider):
 @pytest.fixture
 def plugin_path(tmp_path):
     """Write an installed distribution 'cloudrun-plugin' whose entry point registers 'cloudrun'
-    (a name with catalog offers and, so far, no built-in plugin)."""
+    (a name with catalog offers); first on the path, it overrides the built-in of that name."""
 
     site = tmp_path / "site"  # not the working directory, which `python -m` puts on sys.path
 
@@ -106,8 +106,12 @@ def test_fast_entry_point_scan_agrees_with_importlib_metadata(plugin_path):
     import subprocess
     import sys
 
+    # importlib lists every registration; the first on the path wins, as imports do: a plugin
+    # installed earlier on the path overrides a built-in of the same name.
     probe = ("import json; from importlib.metadata import entry_points; from tuna import registry; "
-             "print(json.dumps([sorted((e.name, e.value) for e in entry_points(group='tuna.providers')),"
+             "first = {}; [first.setdefault(e.name, e.value) for e in "
+             "entry_points(group='tuna.providers')]; "
+             "print(json.dumps([sorted(first.items()),"
              " sorted((p.name, p.value + (' [' + ','.join(p.extras) + ']' if p.extras else ''))"
              " for p in registry.plugins().values())]))")
     import json
@@ -117,6 +121,7 @@ def test_fast_entry_point_scan_agrees_with_importlib_metadata(plugin_path):
                           env={**os.environ, "PYTHONPATH": plugin_path()}, cwd="/")
     theirs, ours = json.loads(done.stdout)
     assert [list(e) for e in theirs] == [list(e) for e in ours]
+    assert dict(ours)["cloudrun"] == "cloudrun_plugin:Cloudrun [gpu]"
     assert [name for name, _ in ours] == ["baseten", "cloudrun", "modal", "runpod"]
 
 

@@ -114,24 +114,34 @@ def _providers_environment() -> dict[str, str]:
 
 def provider_option_groups(parser: argparse.ArgumentParser) -> None:
     """A group for each installed provider's own deploy options; each value lands in
-    `option:<provider>:<name>`."""
+    `option:<providers>:<name>`, where a flag several providers declare (`--public`) names them
+    all, comma-separated, and shows in the first one's group."""
     from tuna import registry
     from tuna.errors import TunaError
 
+    declared: dict[str, list] = {}  # provider -> its options
+    owners: dict[str, list[str]] = {}  # flag -> the providers declaring it
     for provider in registry.names():
         try:
-            options = registry.provider_class(provider).options
+            declared[provider] = list(registry.provider_class(provider).options)
         except TunaError:
             continue  # a broken plugin does not break deploy
-        if not options:
+        for option in declared[provider]:
+            owners.setdefault(option.flag, []).append(provider)
+    for provider, options in declared.items():
+        first = [option for option in options if owners[option.flag][0] == provider]
+        if not first:
             continue
         group = parser.add_argument_group(
             f"{provider} options (with --serverless-provider {provider})")
-        for option in options:
+        for option in first:
             shape = ({"action": "store_const", "const": "yes"} if option.switch
                      else {"metavar": option.metavar})
-            group.add_argument(option.flag, dest=f"option:{provider}:{option.name}", **shape,
-                               help=option.help + (f" (also ${option.env})" if option.env else ""))
+            also = [p for p in owners[option.flag] if p != provider]
+            group.add_argument(
+                option.flag, dest=f"option:{','.join(owners[option.flag])}:{option.name}",
+                **shape, help=option.help + (f" (also for {', '.join(also)})" if also else "")
+                + (f" (also ${option.env})" if option.env else ""))
 
 
 def json_flag(parser: argparse.ArgumentParser) -> None:

@@ -52,23 +52,30 @@ def _count_refusal(offer: catalog.Offer, request: DeployRequest) -> list[str]:
             f"GPUs, not {request.gpu_count}: choose another --tp-size or --gpu"]
 
 
-def _refuse_foreign_options(request: DeployRequest, provider: str) -> None:
-    for owner, given in request.options.items():
-        if owner != provider:
+def _own_options(request: DeployRequest, provider: str) -> DeployRequest:
+    """The options given, all of them the chosen provider's (a flag several providers declare
+    arrives under all their names); another provider's option is a usage error."""
+    mine: dict[str, str] = {}
+    for owners, given in request.options.items():
+        if provider not in owners.split(","):
             flags = ", ".join("--" + name.replace("_", "-") for name in given)
-            raise UsageError(f"{flags} is an option of {owner}, not of {provider}; pass "
-                             f"--serverless-provider {owner} or leave it out")
+            raise UsageError(f"{flags} is an option of {owners.replace(',', ', ')}, not of "
+                             f"{provider}; pass --serverless-provider {owners.split(',')[0]} "
+                             "or leave it out")
+        mine.update(given)
+    return replace(request, options={provider: mine} if mine else {})
 
 
 def prepare(request: DeployRequest, provider_name: str | None,
             need_credentials: bool = False) -> Prepared:
     """With `need_credentials` (a real deploy), choosing a provider considers only those whose
     credentials are set."""
-    if provider_name is None and len(request.options) == 1:
+    owners = {owner for key in request.options for owner in key.split(",")}
+    if provider_name is None and len(owners) == 1:
         # A provider's own option names the provider the user means.
-        (provider_name,) = request.options
+        (provider_name,) = owners
     prepared = _prepare(request, provider_name, need_credentials)
-    _refuse_foreign_options(prepared.request, prepared.provider.name)
+    prepared = replace(prepared, request=_own_options(prepared.request, prepared.provider.name))
     if prepared.request.vllm_version is None and prepared.request.image is None:
         # From here on the request names the release it will be served with.
         prepared = replace(prepared, request=replace(
