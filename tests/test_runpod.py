@@ -255,11 +255,11 @@ def test_auto_choice_is_the_cheapest_provider_with_credentials(tuna, runpod, fak
 def test_show_gpus_lists_both_providers_with_sourced_prices(tuna):
     offers = tuna("show-gpus", "--gpu", "L4", "--json").json()
     mine = {o["provider"]: o for o in offers if o["deployable"]}
-    assert set(mine) == {"runpod", "baseten", "modal"}
+    assert set(mine) == {"runpod", "baseten", "modal", "cloudrun"}
     assert mine["runpod"]["price_per_gpu_hour"] == 0.684  # $0.00019 a second
     assert mine["runpod"]["source"].startswith("https://") and mine["runpod"]["date"]
     cloudrun = next(o for o in offers if o["provider"] == "cloudrun")
-    assert "instance billing adds vCPU and memory" in cloudrun["note"]
+    assert "the instance: 1 GPU, 8 vCPU, 32 GiB" in cloudrun["note"]
 
 
 def test_dry_run_renders_the_v2_endpoint_offline(tuna, runpod, tmp_path):
