@@ -8,7 +8,7 @@ import pytest
 from tuna.models import DeployRequest, Record, Status
 from tuna.state import StateStore
 
-HEAVY = ("truss", "boto3", "pydantic", "modal", "grpclib")
+HEAVY = ("truss", "boto3", "pydantic", "modal", "grpclib", "google")
 # What the light commands leave out to start fast (benchmarks/README.md): rich's import is most
 # of their budget, and importlib.metadata's a large part of the rest.
 LIGHT_SKIPS = (*HEAVY, "rich", "importlib.metadata", "requests")
