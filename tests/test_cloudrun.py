@@ -65,8 +65,10 @@ def test_deploy_status_logs_update_destroy(tuna, cloudrun, state_dir):
 
 def test_a_failed_revision_reports_cloud_runs_reason(tuna, cloudrun, state_dir):
     cloudrun.fail_next_revision = "SECRETS_ACCESS_CHECK_FAILED"
+    cloudrun.logs.append((NAME, time.time(), "Permission denied on secret hf-token"))
     done = tuna(*DEPLOY)
     assert done.code == 1 and "SECRETS_ACCESS_CHECK_FAILED" in done.stderr
+    assert "last log lines:\nPermission denied on secret hf-token" in done.stderr
     assert record(state_dir).provider_ids["service"] == FULL  # known, so destroy removes it
     assert tuna("destroy", "--service-name", NAME, "--yes").code == 0
 

@@ -4,6 +4,7 @@ Google's own client. One GPU per instance; a service per tuna service, labelled 
 from __future__ import annotations
 
 import os
+import time
 
 from tuna import catalog, waiting
 from tuna.errors import ProviderError, UsageError
@@ -18,6 +19,8 @@ DEFAULT_REGION = "us-central1"
 # (render.STARTUP_WINDOW_S) at the ~100 MB/s a cold instance reads from the Hub.
 MAX_WEIGHTS_GB = 20
 DELETE_TIMEOUT_S = 300.0
+LOG_TAIL_LINES = 5
+LOG_TAIL_LOOKBACK_MS = 60_000
 
 
 def _example(url: str, model: str, public: bool) -> str:
@@ -189,15 +192,26 @@ class CloudrunProvider(InferenceProvider):
             word, seen["reason"] = remote.readiness(seen["service"])
             return word
 
+        started_ms = int(time.time() * 1000)
         outcome = waiting.wait_until_ready(read_status, events.status, timeout,
                                            frozenset({"READY"}), frozenset({"FAILED", "GONE"}))
         if not outcome.ready:
             raise ProviderError(f"Cloud Run service {name} is {outcome.status}: "
-                                f"{seen.get('reason') or 'deleted while tuna waited'}")
+                                f"{seen.get('reason') or 'deleted while tuna waited'}"
+                                + self._log_tail(cloud, request.service_name, started_ms))
         url = seen["service"].uri
         return DeploymentResult(request.service_name, self.name, Status.ACTIVE, {"service": name},
                                 f"{url}/v1", request.model,
                                 _example(url, request.model, self._public(request)))
+
+    @staticmethod
+    def _log_tail(cloud, service_id: str, since_ms: int) -> str:
+        try:
+            lines = remote.logs(cloud, service_id, since_ms - LOG_TAIL_LOOKBACK_MS)
+        except ProviderError:
+            return ""
+        tail = [line.message for line in lines[-LOG_TAIL_LINES:]]
+        return "; last log lines:\n" + "\n".join(tail) if tail else ""
 
     def wait(self, record: Record, events: DeployEvents, timeout: float) -> DeploymentResult:
         return self._wait(self._cloud(record=record), record.provider_ids["service"],
