@@ -19,7 +19,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from tests.loopback import JsonHandler, LoopbackServer
+from tests.loopback import DispatchingHandler, LoopbackServer
 
 SERVICE_TYPE = "type.googleapis.com/google.cloud.run.v2.Service"
 SUCCEEDED, FAILED = "CONDITION_SUCCEEDED", "CONDITION_FAILED"
@@ -185,7 +185,7 @@ class FakeCloudRun(LoopbackServer):
         return {"entries": entries}
 
 
-class _Handler(JsonHandler):
+class _Handler(DispatchingHandler):
     server_fake: FakeCloudRun
 
     def _handle(self, method: str) -> None:
@@ -207,21 +207,6 @@ class _Handler(JsonHandler):
             status, answer = problem.code, {"error": {
                 "code": problem.code, "message": problem.message, "status": problem.status}}
         self.reply(status, json.dumps(answer).encode())
-
-    def do_PUT(self):
-        self._handle("PUT")
-
-    def do_GET(self):
-        self._handle("GET")
-
-    def do_POST(self):
-        self._handle("POST")
-
-    def do_PATCH(self):
-        self._handle("PATCH")
-
-    def do_DELETE(self):
-        self._handle("DELETE")
 
 
 FakeCloudRun.handler = _Handler

@@ -20,7 +20,7 @@ import re
 import threading
 from dataclasses import dataclass, field
 
-from tests.loopback import Fault, Faults, JsonHandler, LoopbackServer
+from tests.loopback import DispatchingHandler, Fault, Faults, LoopbackServer
 
 POOLS = {
     "AMPERE_16": ["NVIDIA RTX A4000", "NVIDIA RTX A4500", "NVIDIA RTX 4000 Ada Generation",
@@ -259,7 +259,7 @@ class FakeRunpod(LoopbackServer, Faults):
                     if since is None or ts >= since]
 
 
-class _Handler(JsonHandler):
+class _Handler(DispatchingHandler):
     server_fake: FakeRunpod
 
     def _handle(self, method: str) -> None:
@@ -315,18 +315,6 @@ class _Handler(JsonHandler):
             self.rfile.read(1)  # returns when the client closes the connection
         except OSError:
             pass
-
-    def do_GET(self):
-        self._handle("GET")
-
-    def do_POST(self):
-        self._handle("POST")
-
-    def do_PATCH(self):
-        self._handle("PATCH")
-
-    def do_DELETE(self):
-        self._handle("DELETE")
 
 
 def _unquote(value: str | None) -> str | None:

@@ -77,3 +77,22 @@ class JsonHandler(BaseHTTPRequestHandler):
         self.end_headers()
         if send_body:
             self.wfile.write(body)
+
+
+class DispatchingHandler(JsonHandler):
+    """Sends every method to `_handle(method)`, which the fake's handler defines."""
+
+    def _handle(self, method: str) -> None:
+        raise NotImplementedError
+
+    def do_GET(self):
+        self._handle("GET")
+
+    def do_POST(self):
+        self._handle("POST")
+
+    def do_PATCH(self):
+        self._handle("PATCH")
+
+    def do_DELETE(self):
+        self._handle("DELETE")
