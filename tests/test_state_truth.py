@@ -277,7 +277,7 @@ def test_list_remote_finds_a_lost_model_and_destroy_removes_it(tuna, fake, state
 def test_list_remote_says_which_providers_it_could_not_search(tuna):
     done = tuna("list", "--remote", "--json", env={"BASETEN_API_KEY": ""})
     assert done.code == 0
-    assert done.json() == {"services": [],
+    assert done.json() == {"services": [], "searched": ["cloudrun", "modal", "runpod"],
                            "not_searched": {"baseten": "no credentials (BASETEN_API_KEY)"}}
 
 

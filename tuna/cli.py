@@ -7,7 +7,7 @@ import os
 import sys
 
 from tuna import settings
-from tuna.cli_parser import is_help, overview, select
+from tuna.cli_parser import is_help, overview, resolve_service, select
 from tuna.commands import COMMANDS
 from tuna.errors import TunaError
 
@@ -25,6 +25,7 @@ def _run(argv: list[str], out_box: list) -> int:
         print(text)
         return 0
     args = chosen.parser(with_epilog=is_help(argv)).parse_args(argv[1:])
+    resolve_service(args, f"tuna {chosen.name}")
     settings.validate()
     from tuna.output import Output  # not for `tuna --help`
     out_box.append(Output(json_mode=getattr(args, "json", False)))

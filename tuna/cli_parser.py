@@ -73,7 +73,8 @@ class Command:
     environment: Environment
 
     def parser(self, with_epilog: bool) -> Parser:
-        parser = Parser(prog=f"{PROG} {self.name}", description=self.help[0].upper() + self.help[1:]
+        # No abbreviations: a future flag must not change what an old script's `--dry` meant.
+        parser = Parser(prog=f"{PROG} {self.name}", allow_abbrev=False, description=self.help[0].upper() + self.help[1:]
                         + ".", formatter_class=HelpFormatter,
                         epilog=self._epilog() if with_epilog else None)
         self.arguments(parser)
@@ -149,8 +150,25 @@ def json_flag(parser: argparse.ArgumentParser) -> None:
 
 
 def service_flag(parser: argparse.ArgumentParser, required: bool = True) -> None:
-    parser.add_argument("--service-name", required=required, metavar="NAME",
+    """The service, by position (`tuna status NAME`, as `sky serve status NAME` has it) or by
+    --service-name; `service_name` holds it after `resolve_service`."""
+    parser.add_argument("name", nargs="?", metavar="NAME",
                         help="the service, as `tuna list` shows it")
+    parser.add_argument("--service-name", metavar="NAME", help="the same, as a flag")
+    parser.set_defaults(service_required=required)
+
+
+def resolve_service(args: argparse.Namespace, prog: str) -> None:
+    """One service name from NAME or --service-name; a usage error when they differ, or when
+    the command needs one and neither is given."""
+    if not hasattr(args, "service_required"):
+        return
+    if args.name and args.service_name and args.name != args.service_name:
+        raise UsageError(f"{prog}: NAME {args.name!r} and --service-name {args.service_name!r} "
+                         "differ; give one")
+    args.service_name = args.service_name or args.name
+    if args.service_required and not args.service_name:
+        raise UsageError(f"{prog}: which service? `{prog} NAME` (names: `tuna list`)")
 
 
 def version() -> str:

@@ -45,7 +45,7 @@ def _deploy_arguments(p) -> None:
 
     p.add_argument("--model", required=True, help="Hugging Face model id, e.g. Qwen/Qwen3-0.6B")
     p.add_argument("--gpu", required=True, help="GPU name, e.g. L4 or A100 (see `tuna show-gpus`)")
-    p.add_argument("--serverless-provider", metavar="PROVIDER", type=lower,
+    p.add_argument("--serverless-provider", "--provider", metavar="PROVIDER", type=lower,
                    help="provider plugin, e.g. baseten (default: the cheapest installed provider "
                    "offering the GPU that can serve the request; tuna says which)")
     p.add_argument("--service-name", default="", metavar="NAME",
@@ -156,7 +156,7 @@ def _service_arguments(p) -> None:
 
 
 @command("status", "show a service's live status and burn rate",
-         "tuna status --service-name qwen3-0-6b", _service_arguments, REMOTE)
+         "tuna status qwen3-0-6b", _service_arguments, REMOTE)
 def run_status(args, out) -> int:
     from tuna import lifecycle
 
@@ -177,7 +177,9 @@ def run_list(args, out) -> int:
     from tuna import lifecycle
 
     if args.remote:
-        return out.show(lifecycle.remote_listing(_store()))
+        listing = lifecycle.remote_listing(_store())
+        out.show(listing)
+        return 0 if listing.searched else 1  # nothing searched is not "nothing runs"
     return out.show(lifecycle.listing(_store(), args.all))
 
 
@@ -189,7 +191,7 @@ def _wait_arguments(p) -> None:
 
 
 @command("wait", "wait again until a deploying service is ready (exit 1 on failure or timeout)",
-         "tuna wait --service-name qwen3-0-6b --timeout 20m", _wait_arguments, REMOTE)
+         "tuna wait qwen3-0-6b --timeout 20m", _wait_arguments, REMOTE)
 def run_wait(args, out) -> int:
     from tuna import lifecycle
 
@@ -198,7 +200,7 @@ def run_wait(args, out) -> int:
 
 
 @command("cost", "estimate what a service has cost so far",
-         "tuna cost --service-name qwen3-0-6b", _service_arguments, REMOTE)
+         "tuna cost qwen3-0-6b", _service_arguments, REMOTE)
 def run_cost(args, out) -> int:
     from tuna import lifecycle
 
@@ -214,7 +216,7 @@ def _logs_arguments(p) -> None:
 
 
 @command("logs", "show a service's deployment logs, oldest first",
-         "tuna logs --service-name qwen3-0-6b --since 10m --follow", _logs_arguments, REMOTE)
+         "tuna logs qwen3-0-6b --since 10m --follow", _logs_arguments, REMOTE)
 def run_logs(args, out) -> int:
     import time
 
@@ -233,18 +235,19 @@ def run_logs(args, out) -> int:
 # --- destroy ---------------------------------------------------------------------------------
 
 def _destroy_arguments(p) -> None:
-    which = p.add_mutually_exclusive_group(required=True)
-    which.add_argument("--service-name", metavar="NAME", help="the service to destroy")
-    which.add_argument("--all", action="store_true", help="every live service (asks first)")
+    service_flag(p, required=False)
+    p.add_argument("--all", action="store_true", help="every live service (asks first)")
     p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     json_flag(p)
 
 
 @command("destroy", "remove a deployed service and stop its billing",
-         "tuna destroy --service-name qwen3-0-6b", _destroy_arguments, REMOTE)
+         "tuna destroy qwen3-0-6b", _destroy_arguments, REMOTE)
 def run_destroy(args, out) -> int:
     from tuna import lifecycle
 
+    if bool(args.service_name) == args.all:
+        raise UsageError("tuna destroy: name one service (`tuna destroy NAME`) or pass --all")
     store = _store()
     remote = lifecycle.untracked(store, args.service_name) if args.service_name else None
     if remote:  # tuna made it (its labels say so), but the local state does not know it

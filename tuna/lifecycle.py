@@ -214,9 +214,10 @@ def destroy_untracked(remote: RemoteService) -> DestroyReport:
 class RemoteListing:
     services: list[RemoteService]
     not_searched: dict[str, str]  # provider -> why
+    searched: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict:
-        return {"services": [s.to_json() for s in self.services],
+        return {"services": [s.to_json() for s in self.services], "searched": self.searched,
                 "not_searched": self.not_searched}
 
 
@@ -224,14 +225,15 @@ def remote_listing(store: StateStore) -> RemoteListing:
     """What tuna made on each installed provider whose credentials are set, marked tracked when
     a live local record knows it."""
     live = {(r.provider, r.service_name) for r in store.list()}
-    found, skipped = [], {}
+    found, skipped, searched = [], {}, []
     for provider in registry.available():
         if not provider.has_credentials():
             skipped[provider.name] = "no credentials (" + ", ".join(provider.credentials) + ")"
             continue
         found += [replace(s, tracked=(s.provider, s.service_name) in live)
                   for s in provider.find_services()]
-    return RemoteListing(found, skipped)
+        searched.append(provider.name)
+    return RemoteListing(found, skipped, searched)
 
 
 def live_services(store: StateStore) -> list[str]:

@@ -96,7 +96,10 @@ class Output:
     def _gpu_offers(self, prices) -> None:
         gpu = prices.gpu
         if not prices.offers:
-            self.note(f"No provider in the catalog offers {gpu.name}.")
+            others = [o.provider for o in prices.cat.offers_for(gpu=gpu.name)]
+            self.note((f"{prices.provider} does not offer {gpu.name}" if prices.provider else
+                       f"No provider in the catalog offers {gpu.name}")
+                      + (f"; offered by: {', '.join(others)}." if others else "."))
             return
         best = prices.cheapest_deployable(gpu.name)
         offers = prices.offers
@@ -157,8 +160,11 @@ class Output:
             if not all(s.tracked for s in listing.services):
                 self.note("Untracked services still run and bill: `tuna destroy --service-name "
                           "NAME` removes one.")
+        elif listing.searched:
+            self.note(f"No services tuna made were found on {', '.join(listing.searched)}.")
         else:
-            self.note("No services tuna made were found on the providers searched.")
+            self.note("No provider was searched (no credentials are set): this says nothing "
+                      "about what runs.")
         for provider, why in listing.not_searched.items():
             self.note(f"{provider}: not searched: {why}")
 

@@ -14,6 +14,7 @@ class PriceList:
     gpu: catalog.Gpu | None  # one GPU asked for, or None for the whole matrix
     offers: list[catalog.Offer]  # cheapest first
     unavailable: dict[str, str]  # provider -> why tuna cannot deploy there, with the fix
+    provider: str | None = None  # the one provider asked for, if any
 
     def deployable(self, offer: catalog.Offer) -> bool:
         return offer.provider not in self.unavailable
@@ -51,4 +52,4 @@ def price_list(gpu: str | None, provider: str | None) -> PriceList:
                              f"; the catalog has {', '.join(cat.providers())}")
     offers = cat.offers_for(gpu=canonical, provider=provider)
     return PriceList(cat, cat.gpus[canonical] if canonical else None, offers,
-                     _unavailable(sorted({o.provider for o in offers})))
+                     _unavailable(sorted({o.provider for o in offers})), provider)

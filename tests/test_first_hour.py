@@ -1,0 +1,53 @@
+"""The traps a new user met in their first hour with tuna (issue 22), each through the real CLI."""
+
+from __future__ import annotations
+
+NAME = "qwen3-0-6b"
+DRY = ("deploy", "--model", "Qwen/Qwen3-0.6B", "--gpu", "L4", "--dry-run", "out")
+
+
+def test_provider_is_an_alias_of_serverless_provider(tuna):
+    done = tuna(*DRY, "--provider", "baseten")
+    assert done.code == 0, done.stderr
+    assert "qwen3-0-6b-baseten" in done.stdout or "out" in done.stdout
+
+
+def test_abbreviated_flags_are_not_guessed(tuna):
+    done = tuna("deploy", "--model", "Qwen/Qwen3-0.6B", "--gpu", "L4", "--serverless-provider",
+                "baseten", "--dry")
+    assert done.code == 2 and "unrecognized arguments: --dry" in done.stderr
+
+
+def test_service_names_by_position(tuna, fake):
+    assert tuna("deploy", "--model", "Qwen/Qwen3-0.6B", "--gpu", "L4", "--serverless-provider",
+                "baseten", "--min-replicas", "1").code == 0
+    status = tuna("status", NAME, "--json")
+    assert status.code == 0 and status.json()["service_name"] == NAME
+    assert tuna("cost", NAME, "--json").json()["service_name"] == NAME
+    assert tuna("logs", NAME).code == 0
+    assert tuna("wait", NAME).code == 0
+    assert tuna("status", "--service-name", NAME).code == 0  # the flag still works
+    differ = tuna("status", NAME, "--service-name", "other")
+    assert differ.code == 2 and "differ" in differ.stderr
+    missing = tuna("status")
+    assert missing.code == 2 and "tuna status NAME" in missing.stderr
+    assert tuna("destroy").code == 2
+    assert tuna("destroy", NAME, "--yes").code == 0
+    assert fake.model_named(NAME) is None
+
+
+def test_list_remote_without_any_key_says_nothing_was_searched(tuna):
+    none = {"BASETEN_API_KEY": "", "RUNPOD_API_KEY": "", "MODAL_TOKEN_ID": "",
+            "GOOGLE_APPLICATION_CREDENTIALS": ""}
+    done = tuna("list", "--remote", env=none)
+    assert done.code == 1
+    assert "No provider was searched" in done.stdout and "nothing is found" not in done.stdout
+    one = tuna("list", "--remote", "--json", env={k: v for k, v in none.items()
+                                                 if k != "BASETEN_API_KEY"})
+    assert one.code == 0 and one.json()["searched"] == ["baseten"]
+
+
+def test_show_gpus_for_one_provider_names_who_offers_the_gpu(tuna):
+    done = tuna("show-gpus", "--provider", "baseten", "--gpu", "A4000")
+    assert done.code == 0
+    assert "baseten does not offer A4000; offered by: runpod." in done.stdout
