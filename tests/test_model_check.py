@@ -98,12 +98,18 @@ def test_quantization_matching_the_checkpoint_is_accepted(tuna, fake):
     assert done.code == 0, done.stderr
 
 
-def test_an_unreachable_hub_only_warns(tuna, fake):
-    done = tuna(*deploy("Qwen/Qwen3-0.6B", "--gpu", "L4", "--no-wait"),
-                env={"HF_ENDPOINT": "http://127.0.0.1:9"})
-    assert done.code == 0, done.stderr
-    assert "Warning: model not checked: the Hugging Face Hub did not answer" in done.stdout
-    assert fake.model_named("qwen3-0-6b") is not None
+def test_an_unreachable_hub_stops_the_deploy_unless_the_check_is_skipped(tuna, fake):
+    # Unchecked, a 70B model on one L4 would start a paid build.
+    gone = {"HF_ENDPOINT": "http://127.0.0.1:9"}
+    done = tuna(*deploy("meta-llama/Llama-3.1-70B-Instruct", "--gpu", "L4", "--no-wait"),
+                env=gone)
+    assert done.code == 1
+    assert ("the model was not checked: the Hugging Face Hub did not answer" in done.stderr
+            and "nothing was deployed" in done.stderr and "--skip-model-check" in done.stderr)
+    assert nothing_created(fake, tuna)
+    skipped = tuna(*deploy("Qwen/Qwen3-0.6B", "--gpu", "L4", "--no-wait", "--skip-model-check"),
+                   env=gone)
+    assert skipped.code == 0 and fake.model_named("qwen3-0-6b") is not None
 
 
 def test_skip_model_check_reads_nothing_from_the_hub(tuna, fake, hub):
@@ -112,11 +118,22 @@ def test_skip_model_check_reads_nothing_from_the_hub(tuna, fake, hub):
     assert hub.requests == [] and "Model not checked (--skip-model-check)" in done.stdout
 
 
-def test_dry_run_stays_offline_and_says_how_to_check(tuna, hub):
+def test_a_dry_run_checks_the_model_when_the_hub_answers(tuna, hub):
     done = tuna(*deploy("Qwen/Qwen3-0.6B", "--gpu", "L4", "--dry-run", "out"))
     assert done.code == 0, done.stderr
-    assert hub.requests == []
-    assert "`tuna check --model Qwen/Qwen3-0.6B --gpu L4` reads it from the Hub" in done.stdout
+    assert hub.requests and "Model checked: architecture Qwen3ForCausalLM" in done.stdout
+    too_big = tuna(*deploy("meta-llama/Llama-3.3-70B-Instruct", "--gpu", "L4", "--dry-run",
+                           "big"), env={"HF_TOKEN": hub.token})
+    assert too_big.code == 2 and "does not fit" in too_big.stderr
+    offline = tuna(*deploy("Qwen/Qwen3-0.6B", "--gpu", "L4", "--dry-run", "off"),
+                   env={"HF_ENDPOINT": "http://127.0.0.1:9"})
+    assert offline.code == 0, offline.stderr
+    assert ("the model was not checked: the Hugging Face Hub did not answer" in offline.stdout
+            and "`tuna check --model Qwen/Qwen3-0.6B --gpu L4` tries again" in offline.stdout)
+    asked = len(hub.requests)
+    skipped = tuna(*deploy("Qwen/Qwen3-0.6B", "--gpu", "L4", "--dry-run", "skip",
+                           "--skip-model-check"))
+    assert skipped.code == 0 and len(hub.requests) == asked
 
 
 def test_check_runs_the_model_check_alone(tuna, fake, hub):

@@ -269,7 +269,12 @@ def test_dry_run_renders_the_v2_endpoint_offline(tuna, runpod, tmp_path):
         ["endpoint.json"]
     endpoint = json.loads((tmp_path / "out" / "endpoint.json").read_text())
     assert endpoint["gpu"]["pools"] == ["AMPERE_24"] and runpod.requests == []
-    assert endpoint["disk"] == 150  # the weights' size is unknown offline: RunPod's manifest size
+    # Sized from the weights the model check read (1.5 GB: the smallest disk)...
+    assert endpoint["disk"] == 50
+    unchecked = tuna(*DEPLOY, "--dry-run", "out2", "--skip-model-check")
+    assert unchecked.code == 0, unchecked.stderr
+    # ...and without it, RunPod's own manifest size.
+    assert json.loads((tmp_path / "out2" / "endpoint.json").read_text())["disk"] == 150
 
 
 def test_no_code_path_calls_the_retired_v1_api():

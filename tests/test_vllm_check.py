@@ -67,6 +67,10 @@ def test_the_weights_served_are_the_commit_checked(tuna, fake, state_dir):
     assert pushed_config(fake, "qwen3-0-6b")["weights"][0]["source"] == f"hf://Qwen/Qwen3-0.6B@{sha}"
     assert done.json()["summary"]["model"].startswith(f"Qwen/Qwen3-0.6B@{sha}")
     assert StateStore(state_dir).get("qwen3-0-6b").request.revision == sha
-    # A dry run reads nothing, and says what a deploy will pin.
+    # A dry run shows the commit it checked; without the check, what a deploy will pin.
     dry = tuna(*deploy("Qwen/Qwen3-0.6B", "--gpu", "L4", "--dry-run", "out"))
-    assert "Qwen/Qwen3-0.6B@main (a deploy pins the commit its model check reads)" in dry.stdout
+    assert f"Qwen/Qwen3-0.6B@{sha}; Baseten weight cache" in dry.stdout
+    unchecked = tuna(*deploy("Qwen/Qwen3-0.6B", "--gpu", "L4", "--dry-run", "out2",
+                             "--skip-model-check"))
+    assert "Qwen/Qwen3-0.6B@main (a deploy pins the commit its model check reads)" in \
+        unchecked.stdout

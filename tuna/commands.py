@@ -139,7 +139,8 @@ def run_deploy(args, out) -> int:
     with out.deploy_events() as events:
         if args.dry_run is not None:
             return out.show(deploying.dry_run(request, args.serverless_provider,
-                                              args.dry_run or None, args.force, events))
+                                              args.dry_run or None, args.force, events,
+                                              skip_model_check=args.skip_model_check))
         if args.force:
             raise UsageError("--force goes with --dry-run")
         return out.show(deploying.deploy(_store(), request, args.serverless_provider, events,

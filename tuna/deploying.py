@@ -23,6 +23,7 @@ from tuna.state import KEEP, StateStore
 # Beside the files of a dry run: which service they were rendered for, so a later dry run
 # overwrites only its own files.
 OWNER_FILE = ".tuna-service"
+DRY_RUN_HUB_TIMEOUT_S = 3.0  # a dry run checks the model only if the Hub answers this fast
 
 
 @dataclass(frozen=True)
@@ -31,17 +32,14 @@ class DryRun:
     directory: str
     written: list[str]
     validated_by: str
-
-    @property
-    def model_not_checked(self) -> str:
-        request = self.plan.request
-        return (f"the model was not checked (a dry run stays offline): `tuna check --model "
-                f"{request.model} --gpu {request.gpu}` reads it from the Hub")
+    model_check: ModelReport | None = None
+    model_not_checked: str | None = None  # why, when the Hub did not answer quickly
 
     def to_json(self) -> dict:
         return {"dry_run": True, **self.plan.to_json(), "directory": self.directory,
                 "files": self.written, "validated_by": self.validated_by,
-                "model_check": None, "model_not_checked": self.model_not_checked}
+                "model_check": self.model_check and self.model_check.to_json(),
+                "model_not_checked": self.model_not_checked}
 
 
 @dataclass(frozen=True)
@@ -83,16 +81,37 @@ def _write(plan: Plan, directory: str, force: bool) -> list[str]:
     return targets
 
 
+def _quick_model_check(prepared: Prepared) -> tuple[ModelReport | None, str | None,
+                                                     DeployRequest]:
+    """The model check, if the Hub answers fast, and the request as checked; else why it could
+    not run."""
+    request = prepared.request
+    try:
+        facts = model_check.fetch(request.model, request.revision, DRY_RUN_HUB_TIMEOUT_S)
+    except model_check.HubUnreachable as exc:
+        return None, (f"the model was not checked: {exc}; `tuna check --model {request.model} "
+                      f"--gpu {request.gpu}` tries again"), request
+    # Offline, a provider's own secret is unknown: a gated model is not refused here.
+    report = prepared.check_model(facts, request, token_reaches_provider=True)
+    return report, None, _as_checked(request, facts)
+
+
 def dry_run(request: DeployRequest, provider_name: str | None, directory: str | None,
-            force: bool, events: DeployEvents) -> DryRun:
-    """Render and validate offline into a directory: no account, no network."""
+            force: bool, events: DeployEvents, skip_model_check: bool = False) -> DryRun:
+    """Render and validate into a directory with no account; check the model too when the Hub
+    answers within a few seconds, and say so when it did not."""
     prepared = prepare(request, provider_name)
     if prepared.choice:
         events.progress(prepared.choice)
-    plan = prepared.provider.plan(prepared.request)
+    report, not_checked = None, "the model was not checked (--skip-model-check)"
+    request = prepared.request
+    if not skip_model_check:
+        report, not_checked, request = _quick_model_check(prepared)
+    plan = prepared.provider.plan(request)
     validated_by = prepared.provider.validate(plan)
     directory = directory or f"{plan.request.service_name}-{plan.provider}"
-    return DryRun(plan, directory, _write(plan, directory, force), validated_by)
+    return DryRun(plan, directory, _write(plan, directory, force), validated_by, report,
+                  not_checked)
 
 
 class _RecordingEvents:
@@ -170,9 +189,8 @@ def record_failure(store: StateStore, record: Record, exc: Exception, updating: 
 
 def _check_model(hub: Future | None, prepared: Prepared, preflight: Preflight,
                  ui: DeployEvents) -> tuple[ModelReport | None, DeployRequest]:
-    """Refuse what the model cannot serve; without the Hub, say it was not checked and go on
-    (the provider fetches the weights itself, and a user behind a proxy must still deploy).
-    Returns the report and the request to plan, with the weights' size when the Hub told it and
+    """Refuse what the model cannot serve, and stop when the Hub cannot say
+    (`--skip-model-check` is the way past a Hub out of reach). Returns the report and the request to plan, with the weights' size when the Hub told it and
     the revision pinned to the commit checked, so the weights served are the ones checked (a
     branch may move, and a weight cache may not notice)."""
     if hub is None:
@@ -181,15 +199,22 @@ def _check_model(hub: Future | None, prepared: Prepared, preflight: Preflight,
     try:
         facts = hub.result()
     except model_check.HubUnreachable as exc:
-        ui.progress(f"Warning: model not checked: {exc}; going on without it")
-        return None, preflight.request
+        # Unchecked, a model that cannot load or fit would still start a paid build.
+        raise model_check.HubUnreachable(
+            f"the model was not checked: {exc}; nothing was deployed. Check the network and "
+            "HF_ENDPOINT, or pass --skip-model-check to deploy without the check") from None
     report = prepared.check_model(facts, preflight.request,
                                   token_reaches_provider=preflight.request.hf_secret is not None)
     ui.progress("Model checked: " + "; ".join(f"{k} {v}" for k, v in report.checked.items()))
-    return report, replace(
-        preflight.request, weights_gb=model_check.weights_gb(facts),
-        checkpoint_quantization=model_check.checkpoint_quantization(facts.config),
-        revision=facts.sha or preflight.request.revision)
+    return report, _as_checked(preflight.request, facts)
+
+
+def _as_checked(request: DeployRequest, facts: model_check.ModelFacts) -> DeployRequest:
+    """The request as what was checked serves it: the weights' size, the checkpoint's own
+    quantization, and the revision pinned to the commit read."""
+    return replace(request, weights_gb=model_check.weights_gb(facts),
+                   checkpoint_quantization=model_check.checkpoint_quantization(facts.config),
+                   revision=facts.sha or request.revision)
 
 
 def deploy(store: StateStore, request: DeployRequest, provider_name: str | None,

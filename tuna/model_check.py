@@ -30,7 +30,7 @@ COMPATIBLE = {"awq": {"awq", "awq_marlin"}, "gptq": {"gptq", "gptq_marlin"}}
 
 
 class HubUnreachable(TunaError):
-    """The Hub did not answer: the model is not checked, and the deploy goes on."""
+    """The Hub did not answer: the model is not checked, so a deploy stops (exit 1)."""
 
 
 @dataclass(frozen=True)
@@ -86,28 +86,32 @@ class ModelReport:
                 + [Check("not checked", True, why) for why in self.not_checked])
 
 
-def fetch(model: str, revision: str) -> ModelFacts:
+def fetch(model: str, revision: str, timeout: float | None = None) -> ModelFacts:
     """Read the model's Hub metadata and config.json; UsageError when the model or revision
-    does not exist, HubUnreachable when the Hub does not answer."""
+    does not exist, HubUnreachable when the Hub does not answer (within `timeout` seconds)."""
     from huggingface_hub import HfApi, hf_hub_download
     from huggingface_hub.errors import (EntryNotFoundError, GatedRepoError,
                                         RepositoryNotFoundError, RevisionNotFoundError)
 
     try:
-        info = HfApi().model_info(model, revision=revision)
+        info = HfApi().model_info(model, revision=revision, timeout=timeout)
     except RevisionNotFoundError:
         raise UsageError(f"--revision: {model} has no revision {revision!r} on the Hugging Face "
                          "Hub") from None
     except RepositoryNotFoundError:
         raise UsageError(f"--model: {model} does not exist on the Hugging Face Hub (or is private "
                          "and no HF_TOKEN here can see it)") from None
+    except PermissionError as exc:  # local, not the Hub's
+        raise TunaError(f"the Hugging Face cache is not writable ({exc.filename}): set HF_HOME "
+                        "to a directory you can write") from None
     except Exception as exc:  # HfHubHTTPError, or the HTTP client's own transport errors
         raise HubUnreachable(f"the Hugging Face Hub did not answer ({type(exc).__name__})") from None
     safetensors = getattr(info, "safetensors", None)
     facts = dict(model=model, revision=revision, sha=info.sha, gated=bool(info.gated),
                  parameters=getattr(safetensors, "total", None))
     try:
-        path = hf_hub_download(model, "config.json", revision=info.sha or revision)
+        path = hf_hub_download(model, "config.json", revision=info.sha or revision,
+                               **({"etag_timeout": timeout} if timeout else {}))
     except GatedRepoError:
         return ModelFacts(**facts, config=None, closed="its config.json is gated; set HF_TOKEN "
                           "to a token with access to check it")

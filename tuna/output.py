@@ -197,7 +197,11 @@ class Output:
             self.note(f"  {path}")
         for key, value in dry.plan.summary.items():
             self.note(f"{key:>13}: {value}")
-        self.note(f"Note: {dry.model_not_checked}.")
+        if dry.model_check:
+            self.note("Model checked: " + "; ".join(
+                f"{k} {v}" for k, v in dry.model_check.checked.items()))
+        else:
+            self.note(f"Note: {dry.model_not_checked}.")
 
     @contextlib.contextmanager
     def deploy_events(self):
