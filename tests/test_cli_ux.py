@@ -76,12 +76,12 @@ def test_dry_run_never_overwrites_a_config_it_did_not_render(tuna, tmp_path):
     (tmp_path / "theirs" / "config.yaml").write_text("model_name: handmade\n")
     refused = tuna(*DRY, "theirs")
     assert refused.code == 2
-    assert "theirs/config.yaml exists and was not rendered by tuna for qwen3-0-6b" in refused.stderr
+    assert "theirs already holds other files" in refused.stderr
     assert (tmp_path / "theirs" / "config.yaml").read_text() == "model_name: handmade\n"
     assert tuna(*DRY, "mine").code == 0
     assert tuna(*DRY, "mine").code == 0  # its own files: rendered again
     other = tuna(*DRY, "mine", "--service-name", "other")
-    assert other.code == 2 and "not rendered by tuna for other" in other.stderr
+    assert other.code == 2 and "holds tuna's render of qwen3-0-6b on baseten" in other.stderr
     forced = tuna(*DRY, "theirs", "--force")
     assert forced.code == 0, forced.stderr
     assert "model_name: \"qwen3-0-6b\"" in (tmp_path / "theirs" / "config.yaml").read_text()

@@ -51,3 +51,19 @@ def test_show_gpus_for_one_provider_names_who_offers_the_gpu(tuna):
     done = tuna("show-gpus", "--provider", "baseten", "--gpu", "A4000")
     assert done.code == 0
     assert "baseten does not offer A4000; offered by: runpod." in done.stdout
+
+
+def test_a_dry_run_never_writes_into_a_folder_holding_other_files(tuna, tmp_path):
+    (tmp_path / "repo").mkdir()
+    (tmp_path / "repo" / "README.md").write_text("mine")
+    done = tuna(*DRY[:-1], "repo", "--serverless-provider", "baseten")
+    assert done.code == 2 and "already holds other files" in done.stderr
+    assert sorted(p.name for p in (tmp_path / "repo").iterdir()) == ["README.md"]
+    assert tuna(*DRY[:-1], "repo", "--serverless-provider", "baseten", "--force").code == 0
+    # Another model's render is not overwritten either; the same one is.
+    assert tuna(*DRY, "--serverless-provider", "baseten").code == 0
+    again = tuna(*DRY, "--serverless-provider", "baseten")
+    assert again.code == 0, again.stderr
+    other = tuna("deploy", "--model", "Qwen/Qwen2.5-0.5B-Instruct", "--gpu", "L4",
+                 "--serverless-provider", "baseten", "--dry-run", "out")
+    assert other.code == 2 and "holds tuna's render of qwen3-0-6b on baseten" in other.stderr

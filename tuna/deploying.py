@@ -65,11 +65,15 @@ def _write(plan: Plan, directory: str, force: bool) -> list[str]:
     try:
         if os.path.exists(directory) and not os.path.isdir(directory):
             raise UsageError(f"--dry-run: {directory} is a file, not a directory")
-        ours = os.path.isfile(owner) and open(owner).read() == mine
-        clash = [path for path in targets if os.path.exists(path)]
-        if clash and not ours and not force:
-            raise UsageError(f"--dry-run: {clash[0]} exists and was not rendered by tuna for "
-                             f"{plan.request.service_name}; choose another directory or pass --force")
+        rendered = open(owner).read() if os.path.isfile(owner) else None
+        held = os.path.isdir(directory) and os.listdir(directory)
+        if not force and rendered not in (None, mine):
+            raise UsageError(f"--dry-run: {directory} holds tuna's render of "
+                             f"{rendered.split()[0]} on {rendered.split()[-1]}; choose another "
+                             "directory or pass --force")
+        if not force and held and rendered is None:
+            raise UsageError(f"--dry-run: {directory} already holds other files; choose a new or "
+                             "empty directory (default: ./<service>-<provider>) or pass --force")
         for path, content in zip(targets, plan.files.values()):
             os.makedirs(os.path.dirname(path), exist_ok=True)
             with open(path, "w") as file:
