@@ -171,9 +171,22 @@ def test_json_on_check_logs_and_destroy_with_iso_timestamps(tuna, fake):
     assert destroyed.code == 0 and destroyed.json() == {"destroyed": ["qwen3-0-6b"], "failed": {}}
 
 
-def test_install_hints_name_the_distribution():
-    from tuna import registry
-    from tuna.providers.baseten.checks import TRUSS_FIX
+def test_install_hints_say_what_works_for_the_way_tuna_was_installed(tmp_path):
+    """From a checkout (PEP 610's direct_url.json says so) the hint names that checkout, not
+    a distribution no index has; from an index, the distribution."""
+    import json
 
-    assert registry.plugin("baseten").install_hint() == TRUSS_FIX
-    assert TRUSS_FIX.startswith("pip install 'tuna-llm[baseten]'")
+    from tests.conftest import ROOT
+    from tuna import registry
+    from tuna.providers.baseten.checks import truss_fix
+
+    hint = registry.plugin("baseten").install_hint()
+    assert hint == truss_fix() == (f"uv sync --extra baseten in {ROOT} "
+                                   f"(or pip install '{ROOT}[baseten]')")
+    indexed = tmp_path / "tuna_llm-0.2.0.dist-info"
+    indexed.mkdir()
+    (indexed / "METADATA").write_text("Metadata-Version: 2.1\nName: tuna-llm\n")
+    plugin = registry.Plugin("baseten", "m", "C", ("baseten",), str(indexed))
+    assert plugin.install_hint() == "pip install 'tuna-llm[baseten]'"
+    (indexed / "direct_url.json").write_text(json.dumps({"url": "file:///src/tuna"}))
+    assert plugin.install_hint().startswith("uv sync --extra baseten in /src/tuna")

@@ -94,7 +94,7 @@ def test_missing_extra_gives_one_line_install_hint(tuna, plugin_path):
     assert done.code == 1
     assert done.stderr.strip().splitlines() == [
         "tuna: error: provider 'cloudrun' needs no-such-dist-xyz, which is not installed: "
-        "pip install 'cloudrun-plugin[gpu]' (in a checkout: uv sync --extra gpu)"]
+        "pip install 'cloudrun-plugin[gpu]'"]  # installed from an index: no direct_url.json
     # An extra whose requirements are installed loads (pyyaml is one of tuna's own).
     assert tuna("check", "--provider", "cloudrun",
                 env={"PYTHONPATH": plugin_path(requires=("PyYAML",))}).code == 0

@@ -42,7 +42,7 @@ def test_success_reads_ids_from_json_and_passes_one_credential(fake_truss, tmp_p
 
 def test_missing_executable(monkeypatch, tmp_path):
     monkeypatch.setattr(push, "truss_executable", lambda: None)
-    with pytest.raises(ProviderError, match=r"truss is not installed: pip install 'tuna-llm\[baseten\]'"):
+    with pytest.raises(ProviderError, match=r"truss is not installed: uv sync --extra baseten in "):
         push.push(tmp_path, KEY)
 
 

@@ -64,10 +64,29 @@ class Plugin:
                   for name, extra in _EXTRA_REQUIREMENT.findall(line) if extra in self.extras]
         return [name for name in needed if _normal(name) not in _installed()]
 
+    def _source_directory(self) -> str | None:
+        """The local directory it was installed from (a checkout), per PEP 610's
+        direct_url.json; None when it came from a package index."""
+        import json
+
+        try:
+            with open(os.path.join(self.dist_info, "direct_url.json"), encoding="utf-8") as file:
+                url = json.load(file).get("url", "")
+        except (OSError, ValueError):
+            return None
+        return url[len("file://"):] if url.startswith("file://") else None
+
     def install_hint(self) -> str:
-        target = f"{self.distribution}[{','.join(self.extras)}]" if self.extras else self.distribution
-        return f"pip install '{target}'" + (
-            f" (in a checkout: uv sync --extra {' --extra '.join(self.extras)})" if self.extras else "")
+        """What installs its extra the way it was installed: from a checkout, that checkout
+        (the distribution may not be on any index); else from the index."""
+        extras = ",".join(self.extras)
+        checkout = self._source_directory()
+        if checkout:
+            flags = " ".join(f"--extra {extra}" for extra in self.extras)
+            return (f"uv sync {flags} in {checkout} (or pip install '{checkout}[{extras}]')"
+                    if extras else f"pip install '{checkout}'")
+        target = f"{self.distribution}[{extras}]" if extras else self.distribution
+        return f"pip install '{target}'"
 
 
 @cache
@@ -123,6 +142,10 @@ def plugin(name: str) -> Plugin:
         raise UsageError(f"unknown provider {name!r}{did_you_mean(name.lower(), names())}; "
                          f"installed providers: {', '.join(names()) or 'none'}")
     return found
+
+
+def install_hint(name: str) -> str:
+    return plugin(name).install_hint()
 
 
 def missing_requirements(name: str) -> str | None:

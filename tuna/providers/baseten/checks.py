@@ -19,14 +19,17 @@ from tuna.http_errors import ApiError, KeyRejected
 if TYPE_CHECKING:
     from tuna.providers.baseten.api import BasetenApi
 
-TRUSS_FIX = "pip install 'tuna-llm[baseten]' (in a checkout: uv sync --extra baseten)"
+def truss_fix() -> str:
+    from tuna import registry
+
+    return registry.install_hint("baseten")
 
 
 def truss_installed() -> Check:
     """The truss CLI is there (no process started: a deploy runs it soon enough)."""
     executable = push.truss_executable()
     if executable is None:
-        return Check("truss", False, "truss CLI not found", TRUSS_FIX)
+        return Check("truss", False, "truss CLI not found", truss_fix())
     return Check("truss", True, executable)
 
 
@@ -41,7 +44,7 @@ def truss_runs() -> Check:
                                  env={**os.environ, "TRUSS_NO_UPDATE_CHECK": "1"}).stdout
     except (OSError, subprocess.SubprocessError) as exc:
         return Check("truss", False, f"{found.detail} does not run ({type(exc).__name__})",
-                     "reinstall it: " + TRUSS_FIX)
+                     "reinstall it: " + truss_fix())
     return Check("truss", True, version.strip())
 
 

@@ -114,7 +114,9 @@ def push(directory: Path, api_key: str, team: str | None = None,
 def _cold(arguments: list[str], api_key: str) -> subprocess.Popen:
     executable = truss_executable()
     if executable is None:
-        raise ProviderError("truss is not installed: pip install 'tuna-llm[baseten]'")
+        from tuna import registry
+
+        raise ProviderError(f"truss is not installed: {registry.install_hint('baseten')}")
     return subprocess.Popen([executable, *arguments], env=truss_env(api_key),
                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, start_new_session=True)

@@ -33,7 +33,9 @@ def _main(path: str) -> int:
     try:
         from truss.base.truss_config import TrussConfig
     except ImportError:
-        print("truss is not installed: pip install 'tuna-llm[baseten]'", file=sys.stderr)
+        from tuna import registry
+
+        print(f"truss is not installed: {registry.install_hint('baseten')}", file=sys.stderr)
         return 3
     try:
         TrussConfig.from_yaml(Path(path)).validate_forbid_extra()
