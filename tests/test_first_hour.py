@@ -67,3 +67,19 @@ def test_a_dry_run_never_writes_into_a_folder_holding_other_files(tuna, tmp_path
     other = tuna("deploy", "--model", "Qwen/Qwen2.5-0.5B-Instruct", "--gpu", "L4",
                  "--serverless-provider", "baseten", "--dry-run", "out")
     assert other.code == 2 and "holds tuna's render of qwen3-0-6b on baseten" in other.stderr
+
+
+def test_only_providers_with_a_plugin_are_offered(tuna, tmp_path):
+    """A catalog row whose provider has no plugin here is neither listed nor suggested: hide the
+    built-in runpod plugin's entry point behind a distribution that registers nothing."""
+    site = tmp_path / "site"
+    (site / "tuna_llm-9.dist-info").mkdir(parents=True)
+    (site / "tuna_llm-9.dist-info" / "METADATA").write_text("Metadata-Version: 2.1\nName: tuna-llm\n")
+    (site / "tuna_llm-9.dist-info" / "entry_points.txt").write_text(
+        "[tuna.providers]\nbaseten = tuna.providers.baseten.provider:BasetenProvider\n")
+    env = {"PYTHONPATH": str(site)}
+    shown = tuna("show-gpus", "--gpu", "A4000", env=env)
+    assert "runpod" not in shown.stdout and "No provider in the catalog offers A4000." in shown.stdout
+    refused = tuna("deploy", "--model", "Qwen/Qwen3-0.6B", "--gpu", "L40S",
+                   "--serverless-provider", "baseten", "--dry-run", "out", env=env)
+    assert refused.code == 2 and "offered by: no provider" in refused.stderr

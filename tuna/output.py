@@ -96,7 +96,10 @@ class Output:
     def _gpu_offers(self, prices) -> None:
         gpu = prices.gpu
         if not prices.offers:
-            others = [o.provider for o in prices.cat.offers_for(gpu=gpu.name)]
+            from tuna import registry
+
+            offered = registry.with_plugins(prices.cat.offers_for(gpu=gpu.name))
+            others = [o.provider for o in offered]
             self.note((f"{prices.provider} does not offer {gpu.name}" if prices.provider else
                        f"No provider in the catalog offers {gpu.name}")
                       + (f"; offered by: {', '.join(others)}." if others else "."))

@@ -88,7 +88,7 @@ def _prepare(request: DeployRequest, provider_name: str | None,
              need_credentials: bool) -> Prepared:
     cat = catalog.load()
     request = replace(request, gpu=cat.resolve(request.gpu))
-    offers = cat.offers_for(gpu=request.gpu)
+    offers = registry.with_plugins(cat.offers_for(gpu=request.gpu))
     if provider_name:
         provider = registry.load(provider_name)
         offer = cat.offer(request.gpu, provider.name)

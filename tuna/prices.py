@@ -28,12 +28,10 @@ class PriceList:
 
 
 def _unavailable(providers: list[str]) -> dict[str, str]:
-    installed = set(registry.names())
+    """Providers whose plugin is here but whose extra is not (those without a plugin are not
+    offered at all)."""
     why = {}
     for name in providers:
-        if name not in installed:
-            why[name] = f"not installed: no tuna plugin for {name} is installed"
-            continue
         hint = registry.missing_requirements(name)
         if hint:
             why[name] = f"not installed: {hint}"
@@ -50,6 +48,6 @@ def price_list(gpu: str | None, provider: str | None) -> PriceList:
 
             raise UsageError(f"unknown provider {provider!r}{did_you_mean(provider, cat.providers())}"
                              f"; the catalog has {', '.join(cat.providers())}")
-    offers = cat.offers_for(gpu=canonical, provider=provider)
+    offers = registry.with_plugins(cat.offers_for(gpu=canonical, provider=provider))
     return PriceList(cat, cat.gpus[canonical] if canonical else None, offers,
                      _unavailable(sorted({o.provider for o in offers})), provider)

@@ -134,6 +134,12 @@ def names() -> list[str]:
     return sorted(plugins())
 
 
+def with_plugins(offers: list) -> list:
+    """The catalog offers of providers that have a plugin here: only those are offered."""
+    installed = set(plugins())
+    return [offer for offer in offers if offer.provider in installed]
+
+
 def plugin(name: str) -> Plugin:
     found = plugins().get(name.lower())
     if found is None:
