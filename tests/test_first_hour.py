@@ -83,3 +83,19 @@ def test_only_providers_with_a_plugin_are_offered(tuna, tmp_path):
     refused = tuna("deploy", "--model", "Qwen/Qwen3-0.6B", "--gpu", "L40S",
                    "--serverless-provider", "baseten", "--dry-run", "out", env=env)
     assert refused.code == 2 and "offered by: no provider" in refused.stderr
+
+
+def test_a_missing_key_is_exit_1_on_every_path(tuna, state_dir):
+    from tuna.models import DeployRequest, Record, Status
+    from tuna.state import StateStore
+
+    StateStore(state_dir).create(Record("svc", "baseten", Status.ACTIVE, DeployRequest(
+        "Qwen/Qwen3-0.6B", "L4", service_name="svc"), provider_ids={"model_id": "m1"}))
+    none = {"BASETEN_API_KEY": "", "RUNPOD_API_KEY": "", "MODAL_TOKEN_ID": "",
+            "GOOGLE_APPLICATION_CREDENTIALS": "/nonexistent/key.json"}
+    deploy = ("deploy", "--model", "Qwen/Qwen3-0.6B", "--gpu", "L4", "--skip-model-check")
+    for args in (deploy, (*deploy, "--serverless-provider", "baseten"), ("status", "svc"),
+                 ("logs", "svc"), ("cost", "svc"), ("destroy", "svc", "--yes"),
+                 ("check", "--provider", "baseten"), ("list", "--remote")):
+        done = tuna(*args, env=none)
+        assert done.code == 1, (args, done.code, done.stderr)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from tuna import catalog, model_check, registry, vllm
-from tuna.errors import UsageError
+from tuna.errors import TunaError, UsageError
 from tuna.models import DeployRequest
 from tuna.provider import InferenceProvider
 
@@ -118,7 +118,9 @@ def _prepare(request: DeployRequest, provider_name: str | None,
             f"provider{with_credentials} offering {request.gpu} "
             f"(${offer.price_per_gpu_hour:.2f}/GPU-hour)"))
     reasons = refused + [f"no credentials: {p}" for p in without_credentials]
-    raise UsageError(
+    # A missing key is exit 1 on every path, as when the provider is named; a refusal, 2.
+    error = TunaError if without_credentials and not refused else UsageError
+    raise error(
         f"no installed provider can serve this on {request.gpu}"
         + (f": {'; '.join(reasons)}" if reasons else f"; installed: {', '.join(installed) or 'none'}")
     )

@@ -55,8 +55,10 @@ class CloudrunProvider(InferenceProvider):
     }
 
     def has_credentials(self) -> bool:
+        """A key file that exists, or gcloud's application default credentials."""
         config = os.environ.get("CLOUDSDK_CONFIG") or os.path.expanduser("~/.config/gcloud")
-        return super().has_credentials() or os.path.isfile(
+        key = os.environ.get("GOOGLE_APPLICATION_CREDENTIALS", "").strip()
+        return os.path.isfile(key) if key else os.path.isfile(
             os.path.join(config, "application_default_credentials.json"))
 
     def _region(self, request: DeployRequest) -> str:
