@@ -99,3 +99,29 @@ def test_a_missing_key_is_exit_1_on_every_path(tuna, state_dir):
                  ("check", "--provider", "baseten"), ("list", "--remote")):
         done = tuna(*args, env=none)
         assert done.code == 1, (args, done.code, done.stderr)
+
+
+def test_wording_a_new_user_meets(tuna):
+    for typed, hint in (("help", "(did you mean `tuna --help`?)"),
+                        ("version", "(did you mean `tuna -V`?)"),
+                        ("rm", "(did you mean `tuna destroy`?)")):
+        done = tuna(typed)
+        assert done.code == 2 and hint in done.stderr
+        assert "tuna: error: tuna:" not in done.stderr  # no doubled prefix
+    assert "(did you mean L4?)" in tuna("show-gpus", "--gpu", "L5").stderr
+    # The provider ids show-gpus prints name the GPU too.
+    assert tuna("show-gpus", "--gpu", "NVIDIA L4").code == 0
+    from tests.conftest import ROOT
+
+    patterns = (ROOT / ".gitignore").read_text().split()  # every provider's render is ignored
+    assert {"*-baseten/", "*-runpod/", "*-modal/", "*-cloudrun/"} <= set(patterns)
+
+
+def test_cost_and_status_speak_in_whole_words(tuna, fake):
+    assert tuna("deploy", "--model", "Qwen/Qwen3-0.6B", "--gpu", "L4", "--serverless-provider",
+                "baseten", "--min-replicas", "1").code == 0
+    status = tuna("status", NAME).stdout
+    assert "(1 active replica x 1 x L4)" in status
+    cost = tuna("cost", NAME).stdout
+    assert "replica counts tuna observed" in cost and "(deploy, status" not in cost
+    assert "(1 replica the whole time)" in cost

@@ -82,7 +82,7 @@ def test_status_shows_burn_rate_and_zero_when_scaled_to_zero(tuna, fake):
     assert status["active_replicas"] == 1
     assert status["burn_rate_per_hour"] == pytest.approx(2.40)  # an L4:2 box, not 2 x 0.85
     human = tuna("status", "--service-name", "qwen3-0-6b").stdout
-    assert "burn rate now: $2.40/hour (1 active replica(s) x 2 x L4)" in human
+    assert "burn rate now: $2.40/hour (1 active replica x 2 x L4)" in human
     model = fake.model_named("qwen3-0-6b")
     model.deployments[model.production_id].script = ["SCALED_TO_ZERO"]
     model.deployments[model.production_id].reads = 0

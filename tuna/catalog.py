@@ -98,6 +98,8 @@ class Catalog:
                     raise ValueError(f"catalog: {provider} offers unknown GPU {offer['gpu']!r}")
                 counts = tuple(sorted((int(n), float(price))
                                       for n, price in offer.get("counts", {}).items()))
+                # A provider's own id for the GPU (as show-gpus prints it) names it too.
+                aliases.setdefault(_key(offer["id"]), offer["gpu"])
                 offers.append(
                     Offer(offer["gpu"], provider, offer["id"], float(offer["price"]),
                           entry["billing_unit"], offer.get("source", entry["source"]),

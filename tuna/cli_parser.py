@@ -197,6 +197,11 @@ def overview(commands: dict[str, Command]) -> str:
     ])
 
 
+# Words other tools use for tuna's commands and options.
+_HABITS = {"help": "--help", "version": "-V", "rm": "destroy", "delete": "destroy",
+           "stop": "destroy", "down": "destroy", "ls": "list", "ps": "list", "up": "deploy"}
+
+
 def select(argv: list[str], commands: dict[str, Command]) -> tuple[Command | None, str | None]:
     """The command to run, or (None, text to print) for `tuna --help` and `tuna -V`."""
     first = argv[0]
@@ -205,12 +210,14 @@ def select(argv: list[str], commands: dict[str, Command]) -> tuple[Command | Non
     if first in ("-V", "--version"):
         return None, version()
     if first.startswith("-"):
-        raise UsageError(f"{PROG}: unknown option {first!r}; options follow a command "
+        raise UsageError(f"unknown option {first!r}; options follow a command "
                          f"(see `{PROG} --help`)")
     if first not in commands:
         from tuna.suggest import did_you_mean
 
-        raise UsageError(f"{PROG}: unknown command {first!r}{did_you_mean(first, list(commands))}"
+        hint = (f" (did you mean `{PROG} {_HABITS[first]}`?)" if first in _HABITS
+                else did_you_mean(first, list(commands)))
+        raise UsageError(f"unknown command {first!r}{hint}"
                          f"; `{PROG} --help` lists the commands")
     return commands[first], None
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from tuna.cli_parser import (Command, Environment, default, duration, json_flag, lower,
                              provider_option_groups, service_flag, whole_number)
 from tuna.errors import UsageError
+from tuna.table import plural
 
 COMMANDS: dict[str, Command] = {}
 DEFAULT_TIMEOUT = "30m"
@@ -259,7 +260,7 @@ def run_destroy(args, out) -> int:
         return out.show(lifecycle.destroy_untracked(remote))
     names = [args.service_name] if args.service_name else lifecycle.live_services(store)
     if args.all and names and not args.yes and not out.confirm(
-            f"Destroy {len(names)} services ({', '.join(names)})?"):
+            f"Destroy {plural(len(names), 'service')} ({', '.join(names)})?"):
         names = []  # the user said no: nothing is destroyed, and that is not a failure
     report = lifecycle.destroy_each(store, names)
     if args.service_name and report.failed:

@@ -9,6 +9,7 @@ import sys
 import time
 
 from tuna import table
+from tuna.table import plural
 from tuna.errors import TunaError, UsageError
 from tuna.models import Status
 
@@ -247,7 +248,8 @@ class Output:
                 self.note(f"  {key.replace('_', ' ')}: {value}")
         if report.burn_rate is not None:
             self.note(f"  burn rate now: {_money(report.burn_rate)}/hour "
-                      f"({remote.active_replicas} active replica(s) x {record.request.gpu_count} x "
+                      f"({plural(remote.active_replicas, 'active replica')} x "
+                      f"{record.request.gpu_count} x "
                       f"{record.request.gpu})")
         if record.endpoint_url:
             self.note(f"  endpoint: {record.endpoint_url}")
@@ -264,11 +266,11 @@ class Output:
                   f"billed per {estimate.billing_unit}")
         self.note(f"Estimated cost since {since} ({hours:.2f} h): "
                   f"{_money(estimate.estimated_usd)}")
-        self.note(f"  an estimate from {estimate.observations} replica counts tuna observed "
-                  "(deploy, status, cost, destroy); replicas that came and went between them are "
-                  "not seen. Your provider's bill is the truth.")
+        self.note(f"  an estimate from the {plural(estimate.observations, 'replica count')} "
+                  "tuna observed; replicas that came and went between them are not seen. Your "
+                  "provider's bill is the truth.")
         self.note(f"  at most {_money(estimate.at_most_usd)} "
-                  f"(max {record.request.scaling.max_replicas} replica(s) the whole time)")
+                  f"({plural(record.request.scaling.max_replicas, 'replica')} the whole time)")
         if report.status.burn_rate is not None:
             self.note(f"Burn rate now: {_money(report.status.burn_rate)}/hour")
 
@@ -309,7 +311,7 @@ class _DeployEvents:
         self._line(message)
 
     def status(self, provider_status: str, elapsed_s: float) -> None:
-        self._line(f"status {provider_status} ({elapsed_s:.0f}s since push)")
+        self._line(f"status {provider_status} (after {elapsed_s:.0f}s)")
         if not self.stream.isatty():
             return
         if self._live is None:

@@ -6,7 +6,8 @@ import difflib
 
 
 def close_matches(typed: str, known: list[str]) -> list[str]:
-    return difflib.get_close_matches(typed, known, n=3, cutoff=0.6)
+    # One wrong character of a short name (L5 for L4) is half of it.
+    return difflib.get_close_matches(typed, known, n=3, cutoff=0.5 if len(typed) <= 3 else 0.6)
 
 
 def did_you_mean(typed: str, known: list[str]) -> str:

@@ -51,3 +51,8 @@ def terminal_width(stream=sys.stdout) -> int | None:
     import shutil
 
     return shutil.get_terminal_size().columns
+
+
+def plural(count: int, noun: str) -> str:
+    """'1 service', '2 services'."""
+    return f"{count} {noun}{'' if count == 1 else 's'}"
