@@ -125,3 +125,17 @@ def test_cost_and_status_speak_in_whole_words(tuna, fake):
     cost = tuna("cost", NAME).stdout
     assert "replica counts tuna observed" in cost and "(deploy, status" not in cost
     assert "(1 replica the whole time)" in cost
+
+
+def test_help_says_what_a_new_user_needs(tuna):
+    deploy = " ".join(tuna("deploy", "--help").stdout.split())  # argparse wraps lines
+    assert "one of baseten, cloudrun, modal, runpod" in deploy
+    from tests.conftest import ROOT
+
+    table = (ROOT / "README.md").read_text().split("### `tuna deploy`")[1].split("### ")[0]
+    assert "| `--yes` |" in table
+    # Poll-interval variables only where tuna polls.
+    assert "TUNA_POLL_INTERVAL" in tuna("wait", "--help").stdout
+    assert "TUNA_POLL_INTERVAL" in tuna("destroy", "--help").stdout
+    for quiet in ("status", "cost", "list"):
+        assert "TUNA_POLL_INTERVAL" not in tuna(quiet, "--help").stdout, quiet

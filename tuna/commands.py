@@ -46,9 +46,12 @@ def _deploy_arguments(p) -> None:
 
     p.add_argument("--model", required=True, help="Hugging Face model id, e.g. Qwen/Qwen3-0.6B")
     p.add_argument("--gpu", required=True, help="GPU name, e.g. L4 or A100 (see `tuna show-gpus`)")
+    from tuna import registry
+
     p.add_argument("--serverless-provider", "--provider", metavar="PROVIDER", type=lower,
-                   help="provider plugin, e.g. baseten (default: the cheapest installed provider "
-                   "offering the GPU that can serve the request; tuna says which)")
+                   help=f"provider plugin, one of {', '.join(registry.names())} (default: the "
+                   "cheapest installed provider offering the GPU that can serve the request; "
+                   "tuna says which)")
     p.add_argument("--service-name", default="", metavar="NAME",
                    help="name of the service (default: derived from the model, qwen3-0-6b)")
     _number(p, "--tp-size", DeployRequest, "tensor-parallel size = GPUs per replica")
@@ -103,7 +106,9 @@ def _vllm_version(p, prefix: str = "") -> None:
 
 
 STATE = Environment(("TUNA_STATE_DIR", "TUNA_DEBUG"))
-REMOTE = Environment(("TUNA_STATE_DIR", "TUNA_POLL_INTERVAL", "TUNA_DEBUG"), providers=True)
+REMOTE = Environment(("TUNA_STATE_DIR", "TUNA_DEBUG"), providers=True)
+# Commands that poll the provider until something happens.
+POLLING = Environment(("TUNA_STATE_DIR", "TUNA_POLL_INTERVAL", "TUNA_DEBUG"), providers=True)
 DEPLOY = Environment(("TUNA_STATE_DIR", "TUNA_POLL_INTERVAL", "HF_ENDPOINT", "HF_TOKEN",
                       "TUNA_DEBUG"), providers=True)
 
@@ -193,7 +198,7 @@ def _wait_arguments(p) -> None:
 
 
 @command("wait", "wait again until a deploying service is ready (exit 1 on failure or timeout)",
-         "tuna wait qwen3-0-6b --timeout 20m", _wait_arguments, REMOTE)
+         "tuna wait qwen3-0-6b --timeout 20m", _wait_arguments, POLLING)
 def run_wait(args, out) -> int:
     from tuna import lifecycle
 
@@ -218,7 +223,7 @@ def _logs_arguments(p) -> None:
 
 
 @command("logs", "show a service's deployment logs, oldest first",
-         "tuna logs qwen3-0-6b --since 10m --follow", _logs_arguments, REMOTE)
+         "tuna logs qwen3-0-6b --since 10m --follow", _logs_arguments, POLLING)
 def run_logs(args, out) -> int:
     import time
 
@@ -244,7 +249,7 @@ def _destroy_arguments(p) -> None:
 
 
 @command("destroy", "remove a deployed service and stop its billing",
-         "tuna destroy qwen3-0-6b", _destroy_arguments, REMOTE)
+         "tuna destroy qwen3-0-6b", _destroy_arguments, POLLING)
 def run_destroy(args, out) -> int:
     from tuna import lifecycle
 
