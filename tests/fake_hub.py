@@ -79,8 +79,7 @@ class FakeHub(LoopbackServer):
         self.token = token
         self.models = {name: dict(spec) for name, spec in MODELS.items()}
         self.requests: list[tuple[str, str]] = []
-
-
+        self.files_unavailable = False  # file downloads answer 503, as in a Hub outage
     @staticmethod
     def sha(model: str) -> str:
         return hashlib.sha1(model.encode()).hexdigest()
@@ -108,6 +107,8 @@ class FakeHub(LoopbackServer):
                 "private": False, "safetensors": {"parameters": {"BF16": spec["parameters"]},
                                                   "total": spec["parameters"]},
                 "siblings": [{"rfilename": "config.json"}]}).encode()
+        if self.files_unavailable:
+            return 503, {}, b'{"error":"Service Unavailable"}'
         if resolve.group(3) != "config.json":
             return 404, {"X-Error-Code": "EntryNotFound"}, b'{"error":"Entry not found"}'
         if spec["gated"] and not authorized:

@@ -139,3 +139,16 @@ def test_help_says_what_a_new_user_needs(tuna):
     assert "TUNA_POLL_INTERVAL" in tuna("destroy", "--help").stdout
     for quiet in ("status", "cost", "list"):
         assert "TUNA_POLL_INTERVAL" not in tuna(quiet, "--help").stdout, quiet
+
+
+def test_a_hub_outage_for_config_json_is_said_as_such_and_soon(tuna, fake, hub):
+    import time
+
+    hub.files_unavailable = True
+    started = time.monotonic()
+    done = tuna("deploy", "--model", "Qwen/Qwen3-0.6B", "--gpu", "L4", "--serverless-provider",
+                "baseten", "--no-wait")
+    assert done.code == 1
+    assert "the Hugging Face Hub is unavailable (HTTP 503 for config.json)" in done.stderr
+    assert "has no config.json" not in done.stderr and fake.models == {}
+    assert time.monotonic() - started < 15  # not the ~23 s of hf_hub_download's retries

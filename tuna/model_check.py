@@ -21,6 +21,7 @@ GIB = 2**30
 # largest batch, the sampler and (without --enforce-eager) CUDA graphs. vLLM measures the real
 # figure at start; this is a deliberately round allowance, not a measurement.
 RUNTIME_OVERHEAD_GIB = 2.0
+CONFIG_TIMEOUT_S = 10.0  # config.json is small: a Hub slower than this is not answering
 KV_CACHE_BYTES = 2  # vLLM's default KV cache dtype follows the model's: bf16 or fp16
 # Methods vLLM can apply to an unquantized checkpoint while loading it; with any other, the
 # checkpoint must already be quantized that way.
@@ -89,9 +90,8 @@ class ModelReport:
 def fetch(model: str, revision: str, timeout: float | None = None) -> ModelFacts:
     """Read the model's Hub metadata and config.json; UsageError when the model or revision
     does not exist, HubUnreachable when the Hub does not answer (within `timeout` seconds)."""
-    from huggingface_hub import HfApi, hf_hub_download
-    from huggingface_hub.errors import (EntryNotFoundError, GatedRepoError,
-                                        RepositoryNotFoundError, RevisionNotFoundError)
+    from huggingface_hub import HfApi
+    from huggingface_hub.errors import RepositoryNotFoundError, RevisionNotFoundError
 
     try:
         info = HfApi().model_info(model, revision=revision, timeout=timeout)
@@ -109,16 +109,31 @@ def fetch(model: str, revision: str, timeout: float | None = None) -> ModelFacts
     safetensors = getattr(info, "safetensors", None)
     facts = dict(model=model, revision=revision, sha=info.sha, gated=bool(info.gated),
                  parameters=getattr(safetensors, "total", None))
+    return ModelFacts(**facts, **_config(model, info.sha or revision, timeout))
+
+
+def _config(model: str, revision: str, timeout: float | None) -> dict:
+    """config.json in one request: hf_hub_download would retry a 503 for ~23 s, then call an
+    outage a missing file. {"config": ...}, or {"config": None, "closed": why}."""
+    from huggingface_hub import get_session, hf_hub_url
+    from huggingface_hub.errors import EntryNotFoundError, GatedRepoError
+    from huggingface_hub.utils import build_hf_headers, hf_raise_for_status
+
     try:
-        path = hf_hub_download(model, "config.json", revision=info.sha or revision,
-                               **({"etag_timeout": timeout} if timeout else {}))
+        response = get_session().get(hf_hub_url(model, "config.json", revision=revision),
+                                     headers=build_hf_headers(), follow_redirects=True,
+                                     timeout=timeout or CONFIG_TIMEOUT_S)
+        hf_raise_for_status(response)
+        return {"config": response.json()}
     except GatedRepoError:
-        return ModelFacts(**facts, config=None, closed="its config.json is gated; set HF_TOKEN "
-                          "to a token with access to check it")
+        return {"config": None, "closed": "its config.json is gated; set HF_TOKEN to a token "
+                                          "with access to check it"}
     except EntryNotFoundError:
-        return ModelFacts(**facts, config=None, closed="it has no config.json")
-    with open(path, encoding="utf-8") as file:
-        return ModelFacts(**facts, config=json.load(file))
+        return {"config": None, "closed": "it has no config.json"}
+    except Exception as exc:  # a 5xx, or the HTTP client's transport errors
+        status = getattr(getattr(exc, "response", None), "status_code", None)
+        raise HubUnreachable("the Hugging Face Hub is unavailable (" + (
+            f"HTTP {status}" if status else type(exc).__name__) + " for config.json)") from None
 
 
 def context_limit(config: dict) -> int | None:
