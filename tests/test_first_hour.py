@@ -152,3 +152,33 @@ def test_a_hub_outage_for_config_json_is_said_as_such_and_soon(tuna, fake, hub):
     assert "the Hugging Face Hub is unavailable (HTTP 503 for config.json)" in done.stderr
     assert "has no config.json" not in done.stderr and fake.models == {}
     assert time.monotonic() - started < 15  # not the ~23 s of hf_hub_download's retries
+
+
+def test_a_name_that_does_not_resolve_fails_at_once(tuna, state_dir):
+    import time
+
+    from tuna.models import DeployRequest, Record, Status
+    from tuna.state import StateStore
+
+    StateStore(state_dir).create(Record("svc", "baseten", Status.ACTIVE, DeployRequest(
+        "Qwen/Qwen3-0.6B", "L4", service_name="svc"), provider_ids={"model_id": "m1"}))
+    started = time.monotonic()
+    done = tuna("status", "svc", env={"BASETEN_API_URL": "http://no-such-host.invalid"})
+    assert done.code == 1 and "ConnectionError" in done.stderr
+    assert "retrying" not in done.stderr
+    assert time.monotonic() - started < 5  # was ~9 s of silent retries
+
+
+def test_a_long_retry_pause_is_said(monkeypatch, capsys):
+    from urllib3.response import HTTPResponse
+    from urllib3.util import retry as urllib3_retry
+
+    from tuna.http_client import _retry
+
+    slept = []
+    monkeypatch.setattr(urllib3_retry.time, "sleep", slept.append)
+    busy = HTTPResponse(status=429, headers={"Retry-After": "3"})
+    _retry().increment("GET", "/v1/models", response=busy).sleep(busy)
+    assert slept == [3] and "tuna: HTTP 429; retrying in 3 s" in capsys.readouterr().err
+    _retry().sleep(None)  # the first backoff is short: said nothing
+    assert capsys.readouterr().err == ""

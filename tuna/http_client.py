@@ -8,8 +8,11 @@ back is blanked.
 
 from __future__ import annotations
 
+import sys
+
 import requests
 from requests.adapters import HTTPAdapter
+from urllib3.exceptions import MaxRetryError, NameResolutionError
 from urllib3.util.retry import Retry
 
 from tuna.http_errors import ApiError, KeyRejected, NotFound, Retired
@@ -17,8 +20,29 @@ from tuna.http_errors import ApiError, KeyRejected, NotFound, Retired
 TIMEOUT = (5.0, 30.0)  # connect, read (seconds)
 
 
+class _Retry(Retry):
+    """urllib3's Retry, but a name that does not resolve fails at once (it will not resolve on
+    the next try), and a pause longer than a second is said on stderr rather than kept silent."""
+
+    SAID_AFTER_S = 1.0
+
+    def increment(self, method=None, url=None, response=None, error=None, _pool=None,
+                  _stacktrace=None):
+        if isinstance(error, NameResolutionError):
+            raise MaxRetryError(_pool, url, error) from error
+        return super().increment(method, url, response, error, _pool, _stacktrace)
+
+    def sleep(self, response=None) -> None:
+        wait = (self.get_retry_after(response) if response and self.respect_retry_after_header
+                else None) or self.get_backoff_time()
+        if wait > self.SAID_AFTER_S:
+            why = f"HTTP {response.status}" if response else "no answer"
+            print(f"tuna: {why}; retrying in {wait:.0f} s", file=sys.stderr, flush=True)
+        super().sleep(response)
+
+
 def _retry() -> Retry:
-    return Retry(
+    return _Retry(
         total=5, connect=5, read=2, status=5,
         backoff_factor=0.25, backoff_max=4.0,
         status_forcelist=(429, 502, 503, 504),
