@@ -182,3 +182,18 @@ def test_a_long_retry_pause_is_said(monkeypatch, capsys):
     assert slept == [3] and "tuna: HTTP 429; retrying in 3 s" in capsys.readouterr().err
     _retry().sleep(None)  # the first backoff is short: said nothing
     assert capsys.readouterr().err == ""
+
+
+def test_every_refusal_at_once_the_missing_key_first(tuna, fake, hub):
+    # A gated 70B model on one L4 without a key: the key, the token and the size together.
+    done = tuna("deploy", "--model", "meta-llama/Llama-3.3-70B-Instruct", "--gpu", "L4",
+                "--serverless-provider", "baseten", "--max-model-len", "999999",
+                env={"BASETEN_API_KEY": "", "HF_TOKEN": hub.token})
+    assert done.code == 1
+    first = done.stderr.splitlines()[0]
+    assert first.startswith("tuna: error: baseten preflight failed: API key; and the model:")
+    for reason in ("is gated and no Hugging Face token will reach baseten",
+                   "--max-model-len 999999 exceeds", "it does not fit"):
+        assert reason in first, reason
+    assert "BASETEN_API_KEY is not set" in done.stderr
+    assert fake.models == {}

@@ -237,7 +237,14 @@ def deploy(store: StateStore, request: DeployRequest, provider_name: str | None,
         hub = None if skip_model_check else pool.submit(
             model_check.fetch, prepared.request.model, prepared.request.revision)
         preflight = provider.preflight(prepared.request, previous)
-        report, request = _check_model(hub, prepared, preflight, ui)
+        try:
+            report, request = _check_model(hub, prepared, preflight, ui)
+        except TunaError as refused:
+            # Every reason at once, the account's first: a missing key is the real blocker.
+            if preflight.failed:
+                raise PreflightFailed(provider.name, preflight.failed, also=str(refused)) \
+                    from None
+            raise
     if preflight.failed:
         raise PreflightFailed(provider.name, preflight.failed)
     for check in preflight.checks:

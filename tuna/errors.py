@@ -48,9 +48,10 @@ class StillDeploying(ProviderError):
 class PreflightFailed(TunaError):
     """Checks before anything remote failed; each failed check says how to fix it."""
 
-    def __init__(self, provider: str, failed: list):  # of tuna.models.Check
-        self.failed = failed
-        super().__init__(f"{provider} preflight failed: " + "; ".join(c.name for c in failed))
+    def __init__(self, provider: str, failed: list, also: str | None = None):
+        self.failed = failed  # of tuna.models.Check
+        super().__init__(f"{provider} preflight failed: " + "; ".join(c.name for c in failed)
+                         + (f"; and the model: {also}" if also else ""))
 
 
 class Interrupted(TunaError):

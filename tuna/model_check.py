@@ -230,8 +230,8 @@ def _suggestion(facts: ModelFacts, request: DeployRequest,
     return here if cheapest[0] == request.gpu else f"{here}, or most cheaply on {elsewhere}"
 
 
-def _check_architecture(facts: ModelFacts, request: DeployRequest, provider: str,
-                        servable: list[str], report: ModelReport) -> None:
+def _architecture_refusal(facts: ModelFacts, request: DeployRequest, provider: str,
+                          servable: list[str], report: ModelReport) -> str | None:
     from tuna.vllm import architectures
 
     names = facts.config.get("architectures") or []
@@ -243,51 +243,58 @@ def _check_architecture(facts: ModelFacts, request: DeployRequest, provider: str
     else:
         why = architectures.refusal(facts.model, names, request.vllm_version, provider, servable)
         if why:
-            raise UsageError(why)
+            return why
         report.checked["architecture"] = f"{'/'.join(names)}, loaded by vLLM {request.vllm_version}"
+    return None
 
 
 def check(facts: ModelFacts, request: DeployRequest, vram_gb: float,
           alternatives: Callable[[], list[tuple[str, int, float, float]]],
           token_reaches_provider: bool, provider: str, servable: list[str]) -> ModelReport:
-    """Refuse (UsageError) what cannot serve; report what was checked. `alternatives` lists
-    (gpu, tp, vram_gb, price per replica-hour) the provider would accept, for a suggestion;
-    `servable` the vLLM releases it can serve."""
+    """Refuse (UsageError, every reason at once) what cannot serve; report what was checked.
+    `alternatives` lists (gpu, tp, vram_gb, price per replica-hour) the provider would accept,
+    for a suggestion; `servable` the vLLM releases it can serve."""
     report = ModelReport(f"{facts.model}@{facts.sha or facts.revision}")
+    problems: list[str] = []
     config = facts.config
     if facts.gated and not token_reaches_provider:
-        raise UsageError(f"--model: {facts.model} is gated and no Hugging Face token will reach "
-                         f"{provider}: pass --hf-secret NAME, a {provider} secret holding a token "
-                         "with access to it")
+        problems.append(f"--model: {facts.model} is gated and no Hugging Face token will reach "
+                        f"{provider}: pass --hf-secret NAME, a {provider} secret holding a token "
+                        "with access to it")
     if config is None:
         report.not_checked.append(f"context limit, tensor parallelism, KV cache: {facts.closed}")
     else:
-        _check_architecture(facts, request, provider, servable, report)
+        problems += [why for why in [_architecture_refusal(facts, request, provider, servable,
+                                                           report)] if why]
+        limit = context_limit(config)
+        if limit and request.max_model_len > limit:
+            problems.append(f"--max-model-len {request.max_model_len} exceeds {facts.model}'s "
+                            f"limit of {limit} tokens; use --max-model-len {limit}")
+        elif limit:
+            report.checked["context limit"] = f"{limit} tokens (asked {request.max_model_len})"
         heads = config.get("num_attention_heads")
         if heads and heads % request.tp_size:
             fine = [str(n) for n in (1, 2, 4, 8) if heads % n == 0]
-            raise UsageError(f"--tp-size {request.tp_size} does not divide {facts.model}'s {heads} "
-                             f"attention heads; use --tp-size {' or '.join(fine)}")
-        limit = context_limit(config)
-        if limit and request.max_model_len > limit:
-            raise UsageError(f"--max-model-len {request.max_model_len} exceeds {facts.model}'s "
-                             f"limit of {limit} tokens; use --max-model-len {limit}")
+            problems.append(f"--tp-size {request.tp_size} does not divide {facts.model}'s {heads} "
+                            f"attention heads; use --tp-size {' or '.join(fine)}")
+        elif heads:
+            report.checked["attention heads"] = f"{heads}, divisible by --tp-size {request.tp_size}"
         own = checkpoint_quantization(config)
         if own and request.quantization and request.quantization not in COMPATIBLE.get(own, {own}):
-            raise UsageError(f"--quantization {request.quantization} contradicts {facts.model}'s "
-                             f"own quantization ({own}); drop --quantization or use {own}")
-        if limit:
-            report.checked["context limit"] = f"{limit} tokens (asked {request.max_model_len})"
-        if heads:
-            report.checked["attention heads"] = f"{heads}, divisible by --tp-size {request.tp_size}"
+            problems.append(f"--quantization {request.quantization} contradicts {facts.model}'s "
+                            f"own quantization ({own}); drop --quantization or use {own}")
         report.checked["dtype"] = str(config.get("torch_dtype") or config.get("dtype") or "unknown")
     if facts.parameters is None:
         report.not_checked.append("memory: the Hub shows no parameter count")
-        return report
-    report.checked["parameters"] = f"{facts.parameters / 1e9:.2f} B"
-    memory = estimate_memory(facts, request, vram_gb)
-    if not memory.fits:
-        raise UsageError(f"{facts.model} needs {memory.text()} on {request.tp_size} x "
-                         f"{request.gpu}: it does not fit{_suggestion(facts, request, alternatives())}")
-    report.checked["memory"] = memory.text()
+    else:
+        report.checked["parameters"] = f"{facts.parameters / 1e9:.2f} B"
+        memory = estimate_memory(facts, request, vram_gb)
+        if memory.fits:
+            report.checked["memory"] = memory.text()
+        else:
+            problems.append(f"{facts.model} needs {memory.text()} on {request.tp_size} x "
+                            f"{request.gpu}: it does not fit"
+                            f"{_suggestion(facts, request, alternatives())}")
+    if problems:
+        raise UsageError("; ".join(problems))
     return report
