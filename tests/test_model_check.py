@@ -142,8 +142,18 @@ def test_check_runs_the_model_check_alone(tuna, fake, hub):
     names = [c["name"] for c in done.json()["checks"]]
     assert {"context limit", "attention heads", "parameters", "memory"} <= set(names)
     assert fake.requests == []  # the model alone: no provider account needed
-    refused = tuna("check", "--model", "meta-llama/Llama-3.3-70B-Instruct", "--gpu", "L4")
-    assert refused.code == 2 and "does not fit" in refused.stderr
+    refused = tuna("check", "--model", "meta-llama/Llama-3.3-70B-Instruct", "--gpu", "L4",
+                   "--json")
+    # A refusal is a failed check, in JSON like an account's, with the next step.
+    assert refused.code == 1
+    (model,) = refused.json()["checks"]
+    assert model["name"] == "model" and not model["ok"] and "does not fit" in model["detail"]
+    assert model["fix"]
+    offline = tuna("check", "--model", "Qwen/Qwen3-0.6B", "--gpu", "L4", "--json",
+                   env={"HF_ENDPOINT": "http://127.0.0.1:9"})
+    assert offline.code == 1
+    (hub_check,) = offline.json()["checks"]
+    assert hub_check["name"] == "Hub" and "HF_ENDPOINT (now http://127.0.0.1:9)" in hub_check["fix"]
 
 
 def test_deploy_summary_shows_what_was_checked(tuna, fake):

@@ -85,17 +85,27 @@ def check_model(request, provider_name: str | None) -> CheckReport:
     from tuna import model_check
     from tuna.prepare import prepare
 
+    import os
+
     prepared = prepare(request, provider_name)
+    title = (f"{request.model} on {prepared.request.tp_size} x {prepared.request.gpu} "
+             f"({prepared.provider.name})")
+    # Failures are checks too, as an account's are: in --json, with the next step.
     try:
         facts = model_check.fetch(request.model, request.revision)
     except model_check.HubUnreachable as exc:
-        raise TunaError(f"{exc}: the model was not checked") from None
-    report = prepared.check_model(facts, prepared.request, token_reaches_provider=True)
+        return CheckReport(title, [Check("Hub", False, f"{exc}: the model was not checked",
+                                         "check the network, and HF_ENDPOINT (now "
+                                         f"{os.environ.get('HF_ENDPOINT') or 'the default'})")])
+    try:
+        report = prepared.check_model(facts, prepared.request, token_reaches_provider=True)
+    except UsageError as refused:
+        return CheckReport(title, [Check("model", False, str(refused),
+                                         "change what it names, or choose another model")])
     if facts.gated:
         report.not_checked.append("it is gated: `tuna deploy` checks that a Hugging Face token "
                                   "reaches the provider")
-    return CheckReport(f"{report.model} on {prepared.request.tp_size} x {prepared.request.gpu} "
-                       f"({prepared.provider.name})", report.checks())
+    return CheckReport(title, report.checks())
 
 
 def listing(store: StateStore, include_destroyed: bool) -> Listing:
