@@ -88,7 +88,13 @@ class FakeHub(LoopbackServer):
 
     def answer(self, method: str, path: str, authorized: bool) -> tuple[int, dict, bytes]:
         """(status, headers, body) as the Hub would send them."""
-        path = path.split("?")[0]
+        path, _, query = path.partition("?")
+        if path == "/api/models":  # the Hub's search: by author, name substring
+            asked = dict(part.split("=", 1) for part in query.split("&") if "=" in part)
+            found = [{"id": name, "modelId": name} for name in self.models
+                     if name.split("/")[0] == asked.get("author", name.split("/")[0])
+                     and asked.get("search", "").lower() in name.split("/")[1].lower()]
+            return 200, {}, json.dumps(found).encode()
         info = re.fullmatch(r"/api/models/([^/]+/[^/]+)(?:/revision/([^/]+))?", path)
         resolve = re.fullmatch(r"/([^/]+/[^/]+)/resolve/([^/]+)/(.+)", path)
         match = info or resolve

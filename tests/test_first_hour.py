@@ -197,3 +197,12 @@ def test_every_refusal_at_once_the_missing_key_first(tuna, fake, hub):
         assert reason in first, reason
     assert "BASETEN_API_KEY is not set" in done.stderr
     assert fake.models == {}
+
+
+def test_a_misspelled_model_gets_a_suggestion_from_the_hubs_search(tuna, hub):
+    done = tuna("deploy", "--model", "Qwen/Qwen3-06B", "--gpu", "L4", "--serverless-provider",
+                "baseten", "--dry-run", "out")
+    assert done.code == 2
+    assert "--model: Qwen/Qwen3-06B does not exist on the Hugging Face Hub" in done.stderr
+    assert "(did you mean Qwen/Qwen3-0.6B" in done.stderr  # the closest first
+    assert any(path.startswith("/api/models?") for _, path in hub.requests)

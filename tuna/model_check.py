@@ -100,7 +100,7 @@ def fetch(model: str, revision: str, timeout: float | None = None) -> ModelFacts
                          "Hub") from None
     except RepositoryNotFoundError:
         raise UsageError(f"--model: {model} does not exist on the Hugging Face Hub (or is private "
-                         "and no HF_TOKEN here can see it)") from None
+                         f"and no HF_TOKEN here can see it){_hub_suggestion(model)}") from None
     except PermissionError as exc:  # local, not the Hub's
         raise TunaError(f"the Hugging Face cache is not writable ({exc.filename}): set HF_HOME "
                         "to a directory you can write") from None
@@ -110,6 +110,20 @@ def fetch(model: str, revision: str, timeout: float | None = None) -> ModelFacts
     facts = dict(model=model, revision=revision, sha=info.sha, gated=bool(info.gated),
                  parameters=getattr(safetensors, "total", None))
     return ModelFacts(**facts, **_config(model, info.sha or revision, timeout))
+
+
+def _hub_suggestion(model: str) -> str:
+    """' (did you mean X?)' from the Hub's own search among the owner's models; '' when the
+    Hub has nothing close or does not answer."""
+    from tuna.suggest import did_you_mean
+    from huggingface_hub import HfApi
+
+    owner, name = model.split("/", 1)
+    try:
+        found = [m.id for m in HfApi().list_models(author=owner, search=name[:4], limit=100)]
+    except Exception:  # a suggestion is a courtesy: never the reason a refusal fails
+        return ""
+    return did_you_mean(model, found)
 
 
 def _config(model: str, revision: str, timeout: float | None) -> dict:
