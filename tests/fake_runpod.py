@@ -264,10 +264,7 @@ class _Handler(DispatchingHandler):
 
     def _handle(self, method: str) -> None:
         fake = self.server_fake
-        length = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(length) if length else b""
-        path, _, query_text = self.path.partition("?")
-        query = dict(part.split("=", 1) for part in query_text.split("&") if "=" in part)
+        path, query, raw = self.read_request()
         fake.requests.append((method, path))
         fault = fake.take_fault(method, path)
         if fault and fault.status == 0:

@@ -82,6 +82,13 @@ class JsonHandler(BaseHTTPRequestHandler):
 class DispatchingHandler(JsonHandler):
     """Sends every method to `_handle(method)`, which the fake's handler defines."""
 
+    def read_request(self) -> tuple[str, dict[str, str], bytes]:
+        """The path, its query parameters and the raw body."""
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        path, _, query_text = self.path.partition("?")
+        return path, dict(part.split("=", 1) for part in query_text.split("&") if "=" in part), raw
+
     def _handle(self, method: str) -> None:
         raise NotImplementedError
 
