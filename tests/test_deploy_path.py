@@ -18,9 +18,6 @@ def test_one_render_one_truss_process_and_the_record_holds_the_deployed_request(
                         "BASETEN_REMOTE_URL": fake.url, "TUNA_STATE_DIR": str(tmp_path / "state"),
                         "TUNA_POLL_INTERVAL": "0.01", "HOME": str(tmp_path)}.items():
         monkeypatch.setenv(name, value)
-    import huggingface_hub.constants  # read HF_ENDPOINT when first imported, maybe by another test
-
-    monkeypatch.setattr(huggingface_hub.constants, "ENDPOINT", hub.url)
     fake.secrets.add("hf_access_token")  # found in preflight: it changes the plan
     renders, processes = [], []
     real_render, real_popen = render.render_config, subprocess.Popen

@@ -7,8 +7,8 @@ honours HF_ENDPOINT (a mirror, or the tests' loopback Hub) and a locally set HF_
 
 from __future__ import annotations
 
-import json
 import math
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -94,7 +94,7 @@ def fetch(model: str, revision: str, timeout: float | None = None) -> ModelFacts
     from huggingface_hub.errors import RepositoryNotFoundError, RevisionNotFoundError
 
     try:
-        info = HfApi().model_info(model, revision=revision, timeout=timeout)
+        info = HfApi(endpoint=_endpoint()).model_info(model, revision=revision, timeout=timeout)
     except RevisionNotFoundError:
         raise UsageError(f"--revision: {model} has no revision {revision!r} on the Hugging Face "
                          "Hub") from None
@@ -112,6 +112,11 @@ def fetch(model: str, revision: str, timeout: float | None = None) -> ModelFacts
     return ModelFacts(**facts, **_config(model, info.sha or revision, timeout))
 
 
+def _endpoint() -> str | None:
+    """HF_ENDPOINT as it is now (huggingface_hub reads it once, when first imported)."""
+    return os.environ.get("HF_ENDPOINT", "").rstrip("/") or None
+
+
 def _hub_suggestion(model: str) -> str:
     """' (did you mean X?)' from the Hub's own search among the owner's models; '' when the
     Hub has nothing close or does not answer."""
@@ -120,7 +125,8 @@ def _hub_suggestion(model: str) -> str:
 
     owner, name = model.split("/", 1)
     try:
-        found = [m.id for m in HfApi().list_models(author=owner, search=name[:4], limit=100)]
+        found = [m.id for m in HfApi(endpoint=_endpoint()).list_models(
+            author=owner, search=name[:4], limit=100)]
     except Exception:  # a suggestion is a courtesy: never the reason a refusal fails
         return ""
     return did_you_mean(model, found)
@@ -134,7 +140,8 @@ def _config(model: str, revision: str, timeout: float | None) -> dict:
     from huggingface_hub.utils import build_hf_headers, hf_raise_for_status
 
     try:
-        response = get_session().get(hf_hub_url(model, "config.json", revision=revision),
+        response = get_session().get(hf_hub_url(model, "config.json", revision=revision,
+                                                endpoint=_endpoint()),
                                      headers=build_hf_headers(), follow_redirects=True,
                                      timeout=timeout or CONFIG_TIMEOUT_S)
         hf_raise_for_status(response)
