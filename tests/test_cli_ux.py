@@ -190,3 +190,22 @@ def test_install_hints_say_what_works_for_the_way_tuna_was_installed(tmp_path):
     assert plugin.install_hint() == "pip install 'tuna-llm[baseten]'"
     (indexed / "direct_url.json").write_text(json.dumps({"url": "file:///src/tuna"}))
     assert plugin.install_hint().startswith("uv sync --extra baseten in /src/tuna")
+
+
+def test_every_providers_curl_example_is_one_valid_shell_command():
+    import shlex
+
+    from tuna.providers.baseten.endpoint import curl_example
+    from tuna.providers.cloudrun.provider import _example as cloudrun_example
+    from tuna.providers.modal.provider import _example as modal_example
+    from tuna.providers.runpod.provider import _example as runpod_example
+
+    examples = [curl_example("https://b/v1", "Q/m"), runpod_example("https://r/v1", "Q/m"),
+                *(example("https://x.run.app", "Q/m", public) for example in
+                  (modal_example, cloudrun_example) for public in (True, False))]
+    for example in examples:
+        command = example.split("\n(")[0]  # a note may follow on its own line
+        words = shlex.split(command.replace("\\\n", " "))  # as the shell joins lines
+        # curl URL, then only -H HEADER pairs, then -d BODY: no stray words.
+        assert words[:2] == ["curl", words[1]] and words[1].endswith("/chat/completions")
+        assert words[2:-2:2] == ["-H"] * len(words[2:-2:2]) and words[-2] == "-d", words

@@ -44,12 +44,17 @@ def _refuse_unrunnable_quantization(request: DeployRequest, gpu: catalog.Gpu) ->
             "another --gpu or method")
 
 
-def _count_refusal(offer: catalog.Offer, request: DeployRequest) -> list[str]:
+def _refusals(provider: InferenceProvider, offer: catalog.Offer,
+              request: DeployRequest) -> list[str]:
+    """Why the provider cannot serve the request on this offer: its own reasons, and a GPU
+    count the offer has no instance of."""
+    reasons = provider.refusals(request)
     counts = offer.counts()
-    if counts is None or request.gpu_count in counts:
-        return []
-    return [f"{offer.provider} offers {offer.gpu} instances of {', '.join(map(str, counts))} "
-            f"GPUs, not {request.gpu_count}: choose another --tp-size or --gpu"]
+    if counts is not None and request.gpu_count not in counts:
+        reasons.append(f"{offer.provider} offers {offer.gpu} instances of "
+                       f"{', '.join(map(str, counts))} GPUs, not {request.gpu_count}: choose "
+                       "another --tp-size or --gpu")
+    return reasons
 
 
 def _own_options(request: DeployRequest, provider: str) -> DeployRequest:
@@ -95,7 +100,7 @@ def _prepare(request: DeployRequest, provider_name: str | None,
         if offer is None:
             others = ", ".join(o.provider for o in offers) or "no provider"
             raise UsageError(f"{provider.name} does not offer {request.gpu} (offered by: {others})")
-        reasons = provider.refusals(request) + _count_refusal(offer, request)
+        reasons = _refusals(provider, offer, request)
         if reasons:
             raise UsageError("; ".join(reasons))
         return Prepared(provider, offer, request)
@@ -108,7 +113,7 @@ def _prepare(request: DeployRequest, provider_name: str | None,
         if need_credentials and not provider.has_credentials():
             without_credentials.append(f"{provider.name} (set {', '.join(provider.credentials)})")
             continue
-        reasons = provider.refusals(request) + _count_refusal(offer, request)
+        reasons = _refusals(provider, offer, request)
         if reasons:
             refused.extend(reasons)
             continue
@@ -134,6 +139,6 @@ def alternatives(provider: InferenceProvider, request: DeployRequest
     for offer in catalog.load().offers_for(provider=provider.name):
         for tp_size in (1, 2, 4, 8):
             shape = replace(request, gpu=offer.gpu, tp_size=tp_size)
-            if not provider.refusals(shape) and not _count_refusal(offer, shape):
+            if not _refusals(provider, offer, shape):
                 found.append((offer.gpu, tp_size, offer.vram_gb, offer.replica_hourly(tp_size)))
     return found

@@ -18,8 +18,17 @@ from tuna.models import (Check, DeploymentResult, DeployRequest, Feature, LogLin
                          RemoteService, ServiceStatus)
 
 __all__ = ["InferenceProvider", "Feature", "Limit", "Option", "Quantity", "Preflight",
-           "DeployEvents", "RemoteService", "refusal", "TP_SIZE", "MAX_MODEL_LEN", "QUANTIZATION", "CONCURRENCY", "MAX_REPLICAS",
+           "DeployEvents", "RemoteService", "refusal", "chat_example", "TP_SIZE", "MAX_MODEL_LEN", "QUANTIZATION", "CONCURRENCY", "MAX_REPLICAS",
            "SCALE_DOWN_DELAY"]
+
+
+def chat_example(base_url: str, model: str, *headers: str, note: str = "") -> str:
+    """A copy-paste chat request against an OpenAI base URL, with the provider's auth headers
+    (and a line after it saying where they come from)."""
+    sent = " ".join(f'-H "{header}"' for header in (*headers, "Content-Type: application/json"))
+    body = f'{{"model": "{model}", "messages": [{{"role": "user", "content": "Hello"}}]}}'
+    return (f"curl {base_url}/chat/completions \\\n  {sent} \\\n  -d '{body}'"
+            + (f"\n({note})" if note else ""))
 
 
 def refusal(provider: str, subject: str, reason: str) -> str:
@@ -126,11 +135,17 @@ class InferenceProvider(abc.ABC):
         """The value of one of its options: the flag's, else its environment variable's."""
         import os
 
-        given = request.options.get(self.name, {}).get(name)
+        # A flag several providers declare arrives under all their names ("cloudrun,modal").
+        given = next((values[name] for owners, values in request.options.items()
+                      if self.name in owners.split(",") and values.get(name)), None)
         if given:
             return given
         declared = next(o for o in self.options if o.name == name)
         return os.environ.get(declared.env, "").strip() or None if declared.env else None
+
+    def switched_on(self, request: DeployRequest, name: str) -> bool:
+        """A switch option (`Option(switch=True)`): given, or its variable set to a true word."""
+        return self.option(request, name) not in (None, "", "0", "no", "false")
 
     def vllm_image(self, version: str) -> str | None:
         """The image that serves vLLM `version` here, None if this provider cannot serve it: by

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-
 from urllib.parse import urlsplit
+
+from tuna.provider import chat_example
 
 OPENAI_PATH = "/environments/production/sync/v1"
 
@@ -20,9 +21,4 @@ def endpoint_url(model_id: str, predict_url: str | None = None) -> str:
 
 
 def curl_example(base_url: str, served_model_name: str) -> str:
-    return (
-        f"curl {base_url}/chat/completions \\\n"
-        '  -H "Authorization: Api-Key $BASETEN_API_KEY" -H "Content-Type: application/json" \\\n'
-        f'  -d \'{{"model": "{served_model_name}", '
-        '"messages": [{"role": "user", "content": "Hello"}]}\''
-    )
+    return chat_example(base_url, served_model_name, "Authorization: Api-Key $BASETEN_API_KEY")

@@ -10,7 +10,8 @@ from tuna import catalog, waiting
 from tuna.errors import ProviderError, UsageError
 from tuna.models import (Check, DeploymentResult, DeployRequest, LogLine, Plan, Record,
                          RemoteService, ServiceStatus, Status)
-from tuna.provider import (TP_SIZE, DeployEvents, InferenceProvider, Limit, Option, Preflight)
+from tuna.provider import (TP_SIZE, DeployEvents, InferenceProvider, Limit, Option, Preflight,
+                           chat_example)
 # remote imports Google's client itself, only when a call needs it.
 from tuna.providers.cloudrun import remote, render
 
@@ -24,11 +25,11 @@ LOG_TAIL_LOOKBACK_MS = 60_000
 
 
 def _example(url: str, model: str, public: bool) -> str:
-    auth = "" if public else ' -H "Authorization: Bearer $(gcloud auth print-identity-token)"'
-    return (f"curl {url}/v1/chat/completions{auth} \\\n"
-            '  -H "Content-Type: application/json" \\\n'
-            f'  -d \'{{"model": "{model}", "messages": [{{"role": "user", "content": "Hello"}}]}}\''
-            + ("" if public else f"\n(or `gcloud run services proxy {url.split('//')[1]}`)"))
+    if public:
+        return chat_example(f"{url}/v1", model)
+    return chat_example(f"{url}/v1", model,
+                        "Authorization: Bearer $(gcloud auth print-identity-token)",
+                        note=f"or `gcloud run services proxy {url.split('//')[1]}`")
 
 
 class CloudrunProvider(InferenceProvider):
@@ -64,9 +65,6 @@ class CloudrunProvider(InferenceProvider):
     def _region(self, request: DeployRequest) -> str:
         return self.option(request, "gcp_region") or DEFAULT_REGION
 
-    def _public(self, request: DeployRequest) -> bool:
-        return self.option(request, "public") not in (None, "", "0", "no", "false")
-
     def refusals(self, request: DeployRequest) -> list[str]:
         reasons = super().refusals(request)
         name = request.service_name
@@ -90,7 +88,7 @@ class CloudrunProvider(InferenceProvider):
                 " min, no weight cache): choose a smaller or quantized model, or a provider that "
                 "caches weights (baseten)")
         offer = catalog.load().require_offer(request.gpu, self.name)
-        public = self._public(request)
+        public = self.switched_on(request, "public")
         cpu, memory = render.INSTANCE[offer.provider_gpu_id]
         return Plan(self.name, request, {render.SERVICE_FILE: render.render_service(
             request, offer.provider_gpu_id, public, zonal_redundancy=False)}, {
@@ -151,7 +149,8 @@ class CloudrunProvider(InferenceProvider):
                 warning=found is None))
         if update is None:
             offer = catalog.load().require_offer(request.gpu, self.name)
-            text = render.render_service(request, offer.provider_gpu_id, self._public(request),
+            text = render.render_service(request, offer.provider_gpu_id,
+                                         self.switched_on(request, "public"),
                                          zonal_redundancy=False)
             try:
                 remote.validate_on_server(cloud, region, request.service_name, text)
@@ -204,7 +203,8 @@ class CloudrunProvider(InferenceProvider):
         url = seen["service"].uri
         return DeploymentResult(request.service_name, self.name, Status.ACTIVE, {"service": name},
                                 f"{url}/v1", request.model,
-                                _example(url, request.model, self._public(request)))
+                                _example(url, request.model,
+                                         self.switched_on(request, "public")))
 
     @staticmethod
     def _log_tail(cloud, service_id: str, since_ms: int) -> str:

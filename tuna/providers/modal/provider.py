@@ -10,13 +10,13 @@ from tuna.errors import ProviderError
 from tuna.models import (Check, DeploymentResult, DeployRequest, LogLine, Plan, Record,
                          RemoteService, ServiceStatus, Status)
 from tuna.provider import (SCALE_DOWN_DELAY, TP_SIZE, DeployEvents, InferenceProvider, Limit,
-                           Option, Preflight)
+                           Option, Preflight, chat_example)
 # remote imports the modal SDK itself, only when a call needs it.
 from tuna.providers.modal import remote, render
 
 STOP_TIMEOUT_S = 120.0
-PROXY_AUTH = ('-H "Modal-Key: $MODAL_PROXY_KEY" -H "Modal-Secret: $MODAL_PROXY_SECRET" '
-              "(a proxy auth token: https://modal.com/docs/guide/webhook-proxy-auth) ")
+PROXY_AUTH = ("Modal-Key: $MODAL_PROXY_KEY", "Modal-Secret: $MODAL_PROXY_SECRET")
+PROXY_AUTH_NOTE = "a proxy auth token: https://modal.com/docs/guide/webhook-proxy-auth"
 
 
 def _config_path() -> str:
@@ -36,10 +36,9 @@ def _profile_has_token() -> bool:
 
 
 def _example(url: str, model: str, public: bool) -> str:
-    auth = "" if public else PROXY_AUTH
-    return (f"curl {url}/v1/chat/completions {auth}\\\n"
-            '  -H "Content-Type: application/json" \\\n'
-            f'  -d \'{{"model": "{model}", "messages": [{{"role": "user", "content": "Hello"}}]}}\'')
+    if public:
+        return chat_example(f"{url}/v1", model)
+    return chat_example(f"{url}/v1", model, *PROXY_AUTH, note=PROXY_AUTH_NOTE)
 
 
 class ModalProvider(InferenceProvider):
@@ -69,14 +68,11 @@ class ModalProvider(InferenceProvider):
     def has_credentials(self) -> bool:
         return super().has_credentials() or _profile_has_token()
 
-    def _public(self, request: DeployRequest) -> bool:
-        return self.option(request, "public") not in (None, "", "0", "no", "false")
-
     # --- offline ---------------------------------------------------------------------------
 
     def plan(self, request: DeployRequest) -> Plan:
         offer = catalog.load().require_offer(request.gpu, self.name)
-        public = self._public(request)
+        public = self.switched_on(request, "public")
         gpus = request.gpu_count
         return Plan(self.name, request, {render.APP_FILE: render.render_app(
             request, offer.provider_gpu_id, public)}, {
@@ -153,7 +149,8 @@ class ModalProvider(InferenceProvider):
         url = remote.web_url(render.app_name(request))
         return DeploymentResult(request.service_name, self.name, status, {"app_id": app_id},
                                 f"{url}/v1", request.model,
-                                _example(url, request.model, self._public(request)), replicas)
+                                _example(url, request.model,
+                                         self.switched_on(request, "public")), replicas)
 
     def _wait(self, request: DeployRequest, app_id: str, events: DeployEvents,
               timeout: float) -> DeploymentResult:

@@ -13,7 +13,7 @@ from tuna.http_errors import ApiError, KeyRejected
 from tuna.models import (Check, DeploymentResult, DeployRequest, LogLine, Plan, Record,
                          RemoteService, ServiceStatus, Status)
 from tuna.provider import (MAX_REPLICAS, SCALE_DOWN_DELAY, TP_SIZE, DeployEvents,
-                           InferenceProvider, Limit, Option, Preflight)
+                           InferenceProvider, Limit, Option, Preflight, chat_example)
 from tuna.providers.runpod import endpoint as located, remote, render
 from tuna.providers.runpod.remote import serverless_url
 
@@ -40,9 +40,7 @@ def _openai_url(endpoint_id: str) -> str:
 
 
 def _example(url: str, model: str) -> str:
-    return (f"curl {url}/chat/completions \\\n"
-            '  -H "Authorization: Bearer $RUNPOD_API_KEY" -H "Content-Type: application/json" \\\n'
-            f'  -d \'{{"model": "{model}", "messages": [{{"role": "user", "content": "Hello"}}]}}\'')
+    return chat_example(url, model, "Authorization: Bearer $RUNPOD_API_KEY")
 
 
 
