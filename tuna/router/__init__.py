@@ -1,0 +1,1 @@
+"""The hybrid router (`python -m tuna.router` on its SkyServe VM, `tuna router serve NAME` here)."""
