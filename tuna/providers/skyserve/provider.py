@@ -1,0 +1,237 @@
+"""The SkyServe plugin: a hybrid service's spot fleet (and its router) as SkyServe services,
+through SkyPilot's own client. A SkyServe name is unique per API server and user, so the name is
+the id and the record's location is that server and user: an answer from any other server never
+writes a service off. `import sky` (2-4 s) happens only on these paths."""
+
+from __future__ import annotations
+
+import os
+import secrets as secrets_lib
+
+from tuna import waiting
+from tuna.errors import ProviderError
+from tuna.models import (Check, DeploymentResult, DeployRequest, Feature, LogLine, Plan, Record,
+                         RemoteService, ServiceStatus, Status)
+from tuna.provider import DeployEvents, InferenceProvider, Option, Preflight
+from tuna.providers.skyserve import remote, render, sky_client
+
+DOWN_TIMEOUT_S = 600.0
+# Names tuna gives the services of a hybrid NAME; SkyServe keeps no labels of its own.
+LEGS = ("-spot", "-router")
+NOT_YET = ("tuna does not drive it through SkyServe yet: `sky serve {}` does, on the service "
+           "tuna names")
+
+
+def accelerator_name(gpu: str) -> str:
+    """SkyPilot's accelerator name for a catalog GPU (A100_80GB -> A100-80GB)."""
+    import tomllib
+
+    with open(os.path.join(os.path.dirname(__file__), "..", "..", "data", "skyserve.toml"),
+              "rb") as data:
+        return tomllib.load(data)["accelerators"].get(gpu, gpu)
+
+
+def spot_key_path(service_name: str) -> str:
+    from tuna.state import default_dir
+
+    return os.path.join(default_dir(), "keys", f"{service_name}.key")
+
+
+def spot_key(service_name: str) -> str:
+    """vLLM's key on the spot replicas: made once, kept in a 0600 file beside tuna's state and
+    never in the state database, the YAML or the output."""
+    path = spot_key_path(service_name)
+    os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+    try:
+        with open(path) as existing:
+            return existing.read().strip()
+    except FileNotFoundError:
+        key = secrets_lib.token_urlsafe(32)
+        with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as new:
+            new.write(key)
+        return key
+
+
+class SkyServeProvider(InferenceProvider):
+    name = "skyserve"
+    unsupported = {Feature.LOGS: NOT_YET.format("logs"), Feature.UPDATE: NOT_YET.format("update")}
+    options = (
+        Option("--spots-cloud", "the clouds to run spot replicas on, comma-separated (default "
+               "aws)", "CLOUDS"),
+        Option("--region", "regions for the spot replicas, comma-separated; CLOUD/REGION when "
+               "several clouds are given (default: anywhere in the clouds)", "REGIONS"),
+        Option("--spot-target-qps", "requests per second one spot replica takes before SkyServe "
+               "adds another (default 2.5)", "QPS"),
+        Option("--spot-fallback", "on-demand replicas when spot is short: none, dynamic or "
+               "base:N (default none)", "MODE"),
+    )
+    environment = {
+        "SKYPILOT_API_SERVER_ENDPOINT": "the SkyPilot API server (default: SkyPilot's config, "
+                                        "else its local server)",
+        "HF_TOKEN": "a Hugging Face token for gated models, passed as a SkyPilot secret",
+    }
+
+    def has_credentials(self) -> bool:
+        # SkyPilot reads cloud credentials itself; tuna needs an API server to ask.
+        return bool(os.environ.get("SKYPILOT_API_SERVER_ENDPOINT")
+                    or os.path.exists(os.path.expanduser("~/.sky/config.yaml")))
+
+    def fleet(self, request: DeployRequest) -> render.SpotFleet:
+        def listed(name: str) -> tuple[str, ...]:
+            return tuple(filter(None, (self.option(request, name) or "").split(",")))
+
+        qps = self.option(request, "spot_target_qps")
+        try:
+            target = float(qps) if qps else 2.5
+        except ValueError:
+            target = float("nan")  # SpotFleet refuses it by its flag
+        return render.SpotFleet(clouds=listed("spots_cloud") or ("aws",),
+                                regions=listed("region"), target_qps=target,
+                                fallback=self.option(request, "spot_fallback") or "none")
+
+    # --- offline ---------------------------------------------------------------------------
+
+    def plan(self, request: DeployRequest) -> Plan:
+        fleet = self.fleet(request)
+        text = render.render_spot(request, accelerator_name(request.gpu), fleet)
+        return Plan(self.name, request, {render.SPOT_FILE: text}, {
+            "model": request.weights,
+            "image": render.image(request),
+            "where": ", ".join(place["infra"] for place in fleet.locations("")),
+            "replicas": f"{request.scaling.min_replicas}-{request.scaling.max_replicas} spot, "
+                        f"{fleet.target_qps:g} requests/s each; on-demand fallback: "
+                        f"{fleet.fallback}",
+        })
+
+    def validate(self, plan: Plan) -> str:
+        sky_client.task_from_yaml(plan.files[render.SPOT_FILE])
+        return f"SkyPilot {sky_client.version()} (its YAML parser and SkyServe's validation)"
+
+    # --- checks ----------------------------------------------------------------------------
+
+    def check_account(self) -> list[Check]:
+        try:
+            where = remote.location()
+        except ProviderError as exc:
+            return [Check("SkyPilot API server", False, str(exc),
+                          "`sky api start`, or set SKYPILOT_API_SERVER_ENDPOINT")]
+        return [Check("SkyPilot API server", True,
+                      f"{where['api_server']} as user {where['user'] or 'unknown'}")]
+
+    def preflight(self, request: DeployRequest, update: Record | None = None) -> Preflight:
+        checks = self.check_account()
+        if request.hf_secret:
+            checks.append(Check("HF_TOKEN", bool(os.environ.get("HF_TOKEN")),
+                                "a gated model: the spot replicas need a Hugging Face token",
+                                "export HF_TOKEN=... (sent as a SkyPilot secret)"))
+        where = remote.location() if all(check.ok for check in checks[:1]) else {}
+        return Preflight(checks, request, where)
+
+    # --- remote ----------------------------------------------------------------------------
+
+    def deploy(self, plan: Plan, events: DeployEvents, wait_timeout: float | None,
+               update: Record | None = None) -> DeploymentResult:
+        request, name = plan.request, plan.request.service_name
+        values = {render.SPOT_KEY: spot_key(name)}
+        if request.hf_secret:
+            values["HF_TOKEN"] = os.environ["HF_TOKEN"]
+        task = sky_client.task_from_yaml(plan.files[render.SPOT_FILE], secrets=values)
+        events.created({"service": name})  # the name is the id: recorded before `serve up`
+        events.progress(f"Starting SkyServe service {name} (controller and spot replicas)")
+        endpoint = remote.up(task, name)
+        if wait_timeout is None:
+            return self._result(request, Status.DEPLOYING, endpoint, None)
+        return self._wait(request, events, wait_timeout)
+
+    def _result(self, request: DeployRequest, status: Status, endpoint: str | None,
+                replicas: int | None) -> DeploymentResult:
+        return DeploymentResult(request.service_name, self.name, status,
+                                {"service": request.service_name},
+                                endpoint and f"{endpoint}/v1", request.model, None, replicas)
+
+    def _wait(self, request: DeployRequest, events: DeployEvents,
+              timeout: float) -> DeploymentResult:
+        seen: dict = {}
+
+        def read_status() -> str:
+            record = remote.service(request.service_name)
+            if record is None:
+                return "GONE"
+            seen["record"] = record
+            state = remote.word(record)
+            if state == "NO_REPLICA" and request.scaling.min_replicas == 0:
+                return "SCALED_TO_ZERO"
+            return state
+
+        outcome = waiting.wait_until_ready(
+            read_status, events.status, timeout, frozenset({"READY", "SCALED_TO_ZERO"}),
+            frozenset({"CONTROLLER_FAILED", "FAILED", "FAILED_CLEANUP", "GONE"}),
+            on_error=lambda error: events.progress(f"Warning: {error}; still waiting"))
+        if not outcome.ready:
+            raise ProviderError(f"SkyServe service {request.service_name} is {outcome.status}: "
+                                f"`sky serve logs {request.service_name} --controller` says why")
+        record = seen["record"]
+        status = Status.ACTIVE if outcome.status == "READY" else Status.COLD
+        return self._result(request, status, record.get("endpoint"),
+                            len(remote.ready_replicas(record)))
+
+    def wait(self, record: Record, events: DeployEvents, timeout: float) -> DeploymentResult:
+        return self._wait(record.request, events, timeout)
+
+    def _same_location(self, record: Record) -> None:
+        """Only the record's own API server and user may say its service is gone."""
+        here = remote.location()
+        if record.location and here != record.location:
+            raise ProviderError(
+                f"{record.service_name} lives on SkyPilot API server "
+                f"{record.location.get('api_server')} (user {record.location.get('user')}), but "
+                f"this client reaches {here['api_server']} (user {here['user']}): nothing is "
+                "written off")
+
+    def status(self, record: Record) -> ServiceStatus:
+        name = record.service_name
+        found = remote.service(name)
+        if found is None:
+            self._same_location(record)
+            return ServiceStatus(Status.DESTROYED, "NOT_FOUND", None, 0,
+                                 {"note": f"SkyServe has no service {name}"})
+        state = remote.word(found)
+        ready = remote.ready_replicas(found)
+        status = remote.STATUSES.get(state, Status.FAILED)
+        if state == "NO_REPLICA" and record.request.scaling.min_replicas == 0:
+            status, state = Status.ACTIVE, "SCALED_TO_ZERO"
+        spot = sum(1 for replica in ready if replica.get("is_spot"))
+        details = {"service": name, "spot_replicas": spot, "on_demand_replicas": len(ready) - spot,
+                   "replicas": [f"{r.get('replica_id')}: {getattr(r['status'], 'value', r['status'])}"
+                                for r in found.get("replica_info", [])]}
+        endpoint = found.get("endpoint")
+        return ServiceStatus(status, state, endpoint and f"{endpoint}/v1", len(ready), details)
+
+    def find_services(self) -> list[RemoteService]:
+        return [RemoteService(record["name"], self.name, {"service": record["name"]},
+                              remote.word(record))
+                for record in remote.services() if record["name"].endswith(LEGS)]
+
+    def logs(self, record: Record, since_ms: int) -> list[LogLine]:
+        self.require(Feature.LOGS)
+        return []
+
+    def destroy(self, record: Record) -> None:
+        """`sky serve down`, then read until the record's own server no longer lists it."""
+        name = record.service_name
+        if remote.service(name) is None:
+            self._same_location(record)
+            return
+        remote.down(name)
+
+        def read_state() -> str:
+            found = remote.service(name)
+            return "GONE" if found is None else remote.word(found)
+
+        try:
+            waiting.wait_until_ready(read_state, lambda *_: None, DOWN_TIMEOUT_S,
+                                     frozenset({"GONE"}), frozenset())
+        except waiting.WaitTimedOut:
+            raise ProviderError(f"SkyServe has not confirmed that {name} is down; `tuna destroy` "
+                                "asks again") from None
+        self._same_location(record)
