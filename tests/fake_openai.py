@@ -21,11 +21,13 @@ class Behaviour:
     waiting: int = 0  # vllm:num_requests_waiting reported by /metrics
     metrics_status: int = 200
     key: str | None = None  # vLLM's --api-key: /v1 answers 401 without it
+    authorization: str | None = None  # a platform's whole header instead (Api-Key K, ...)
 
 
 @dataclass
 class FakeOpenAI:
     model: str = "Qwen/Qwen3-0.6B"
+    prefix: str = ""  # where a platform mounts the OpenAI routes (Baseten: .../sync)
     behaviour: Behaviour = field(default_factory=Behaviour)
     seen: list[dict] = field(default_factory=list)  # /v1 requests: path, headers, body
     probes: int = 0  # GET /metrics
@@ -36,8 +38,8 @@ class FakeOpenAI:
         app = web.Application()
         app.router.add_get("/health", self._health)
         app.router.add_get("/metrics", self._metrics)
-        app.router.add_get("/v1/models", self._models)
-        app.router.add_post("/v1/chat/completions", self._chat)
+        app.router.add_get(f"{self.prefix}/v1/models", self._models)
+        app.router.add_post(f"{self.prefix}/v1/chat/completions", self._chat)
         return app
 
     async def start(self) -> FakeOpenAI:
@@ -63,8 +65,9 @@ class FakeOpenAI:
         return web.Response(text=text, status=self.behaviour.metrics_status)
 
     def _refusal(self, request: web.Request) -> web.Response | None:
-        key = self.behaviour.key
-        if key and request.headers.get("Authorization") != f"Bearer {key}":
+        wanted = self.behaviour.authorization or (self.behaviour.key and
+                                                  f"Bearer {self.behaviour.key}")
+        if wanted and request.headers.get("Authorization") != wanted:
             return web.json_response({"error": "Unauthorized"}, status=401)
         if self.behaviour.status != 200:
             return web.json_response({"error": {"message": "fake failure"}},
@@ -103,3 +106,22 @@ class FakeOpenAI:
         await response.write(b"data: [DONE]\n\n")
         await response.write_eof()
         return response
+
+
+class BackgroundLoop:
+    """An asyncio loop on its own thread, so synchronous tests (and the tuna CLI in a
+    subprocess) can talk to aiohttp servers."""
+
+    def __init__(self):
+        import threading
+
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+
+    def run(self, coroutine, timeout: float = 20):
+        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout)
+
+    def close(self) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(5)

@@ -43,6 +43,9 @@ class FakeSkyPilot:
         self.requests: dict[str, object] = {}
         self.calls: list[str] = []
         self.refuse_up: str | None = None  # an error message for the next serve/up
+        self.endpoints: dict[str, str] = {}  # a service's load balancer, when a test runs one
+        self.blobs: dict[str, dict[int, bytes]] = {}  # /upload_v2: blob id -> chunks
+        self.uploaded: dict[str, bytes] = {}  # blob id -> the whole zip
         self.lock = threading.Lock()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
@@ -54,28 +57,29 @@ class FakeSkyPilot:
 
     # --- what the controller reports ---
 
+    def endpoint(self, name: str) -> str:
+        return self.endpoints.get(name, "http://127.0.0.1:30001")
+
     def _record(self, service: Service) -> dict:
         from sky.serve import serve_state
 
-        ready = [r for r in service.replicas if r["status"] == "READY"]
         status = service.status
         if status == "READY" and not service.replicas:
             service.replicas = [{"replica_id": 1, "name": f"{service.name}-1", "status": "READY",
-                                 "version": service.version, "is_spot": True,
+                                 "version": service.version,
+                                 "is_spot": "use_spot: true" in service.task,
                                  "endpoint": "http://10.0.0.7:8000", "cloud": "AWS",
                                  "region": "us-east-1", "launched_at": int(time.time()),
                                  "handle": None}]
-        record = {
+        return {
             "name": service.name, "active_versions": [service.version], "uptime": 10,
             "status": serve_state.ServiceStatus(status), "controller_port": 20001,
-            "load_balancer_port": 30001, "endpoint": "http://127.0.0.1:30001", "policy": None,
+            "load_balancer_port": 30001, "endpoint": self.endpoint(service.name), "policy": None,
             "requested_resources_str": "L4:1 [spot]", "load_balancing_policy": "least_load",
             "tls_encrypted": False,
             "replica_info": [{**r, "status": serve_state.ReplicaStatus(r["status"])}
                              for r in service.replicas],
         }
-        del ready
-        return record
 
     # --- requests, as the executor records them ---
 
@@ -114,7 +118,7 @@ class FakeSkyPilot:
                         f"Service {name!r} is already taken."))
                 self.controller_up = True
                 self.services[name] = Service(name, body.task, list(self.script))
-                return self._finish("serve.up", body, [name, "http://127.0.0.1:30001"])
+                return self._finish("serve.up", body, [name, self.endpoint(name)])
             if kind == "update":
                 body = payloads.ServeUpdateBody(**payload)
                 service = self.services.get(body.service_name)
@@ -173,6 +177,8 @@ class FakeSkyPilot:
             def do_GET(self):
                 url = urlparse(self.path)
                 query = {k: v[0] for k, v in parse_qs(url.query).items()}
+                if url.path == "/upload_v2/blob":  # sky/server/server.py: skip a known blob
+                    return self._json(200, {"exists": query.get("blob_id") in fake.uploaded})
                 if url.path == "/api/health":
                     return self._json(200, {"status": "healthy", "api_version": str(API_VERSION),
                                             "version": VERSION, "version_on_disk": VERSION,
@@ -198,10 +204,29 @@ class FakeSkyPilot:
                     return None
                 return self._json(404, {"detail": "Not Found"})
 
+            def _body(self) -> bytes:
+                if self.headers.get("Transfer-Encoding", "").lower() != "chunked":
+                    return self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                data = b""
+                while size := int(self.rfile.readline().split(b";")[0].strip() or b"0", 16):
+                    data += self.rfile.read(size)
+                    self.rfile.readline()
+                self.rfile.readline()
+                return data
+
             def do_POST(self):
-                length = int(self.headers.get("Content-Length") or 0)
-                payload = json.loads(self.rfile.read(length) or b"{}")
-                path = urlparse(self.path).path
+                url = urlparse(self.path)
+                path, body = url.path, self._body()
+                if path == "/upload_v2":  # chunks of the client's zip of its file mounts
+                    query = {k: v[0] for k, v in parse_qs(url.query).items()}
+                    chunks = fake.blobs.setdefault(query["upload_id"], {})
+                    chunks[int(query["chunk_index"])] = body
+                    if len(chunks) < int(query["total_chunks"]):
+                        return self._json(200, {"status": "uploading"})
+                    fake.uploaded[query["upload_id"]] = b"".join(
+                        chunks[i] for i in sorted(chunks))
+                    return self._json(200, {"status": "completed"})
+                payload = json.loads(body or b"{}")
                 if path == "/validate":
                     fake.calls.append("validate")
                     return self._json(200, None)

@@ -110,7 +110,7 @@ def test_fast_entry_point_scan_agrees_with_importlib_metadata(plugin_path):
     # installed earlier on the path overrides a built-in of the same name.
     probe = ("import json; from importlib.metadata import entry_points; from tuna import registry; "
              "first = {}; [first.setdefault(e.name, e.value) for e in "
-             "entry_points(group='tuna.providers')]; "
+             "[e for g in ('tuna.providers', 'tuna.spot_providers') for e in entry_points(group=g)]]; "
              "print(json.dumps([sorted(first.items()),"
              " sorted((p.name, p.value + (' [' + ','.join(p.extras) + ']' if p.extras else ''))"
              " for p in registry.plugins().values())]))")
@@ -122,7 +122,7 @@ def test_fast_entry_point_scan_agrees_with_importlib_metadata(plugin_path):
     theirs, ours = json.loads(done.stdout)
     assert [list(e) for e in theirs] == [list(e) for e in ours]
     assert dict(ours)["cloudrun"] == "cloudrun_plugin:Cloudrun [gpu]"
-    assert [name for name, _ in ours] == ["baseten", "cloudrun", "modal", "runpod"]
+    assert [name for name, _ in ours] == ["baseten", "cloudrun", "modal", "runpod", "skyserve"]
 
 
 def test_unknown_provider_is_usage_error(tuna):

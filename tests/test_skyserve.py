@@ -13,7 +13,8 @@ import yaml
 from tests.fake_skypilot import FakeSkyPilot
 from tuna.errors import ProviderError, UsageError
 from tuna.models import DeployRequest, Feature, Record, Scaling, Status
-from tuna.providers.skyserve.provider import SkyServeProvider, spot_key_path
+from tuna import keys
+from tuna.providers.skyserve.provider import SkyServeProvider
 
 
 class Events:
@@ -76,12 +77,12 @@ def test_up_waits_through_skyserves_statuses_and_down_is_confirmed(skypilot):
     assert record.location == {"api_server": skypilot.url, "user": "alice-hash"}
     sent = skypilot.services["q-spot"].task
     assert "use_spot: true" in sent and "dynamic_ondemand_fallback: true" in sent
-    key = open(spot_key_path("q-spot")).read()
+    key = open(keys.path("q-spot")).read()
     # SkyPilot hands secrets to its API server inside the task, marked as secrets (its
     # managed_secrets), for the replicas' environment: that server holds the key, no file does.
     assert list(yaml.safe_load_all(sent))[-1]["secrets"] == {"VLLM_API_KEY": key}
     assert key not in provider.plan(_request()).files["spot.yaml"]
-    assert stat.S_IMODE(os.stat(spot_key_path("q-spot")).st_mode) == 0o600
+    assert stat.S_IMODE(os.stat(keys.path("q-spot")).st_mode) == 0o600
     status = provider.status(record)
     assert (status.status, status.provider_status, status.details["spot_replicas"]) == (
         Status.ACTIVE, "READY", 1)

@@ -148,3 +148,30 @@ def test_a_version_1_database_is_migrated_with_its_records_and_observations(tmp_
     store.create(record())  # the name is free again, and the old record stays as history
     assert [r.status for r in store.list(include_destroyed=True)] == [Status.DESTROYED,
                                                                        Status.PENDING]
+
+
+def test_a_version_2_database_gains_hybrid_legs_keeping_its_records(tmp_path):
+    from dataclasses import replace
+
+    from tuna import state
+
+    with sqlite3.connect(tmp_path / "state.db") as db:
+        v2 = state._SCHEMA.replace(",\n    -- A hybrid service's legs point at its row, which holds "
+                                   "the hybrid settings.\n    parent_id INTEGER REFERENCES services "
+                                   "(id),\n    hybrid TEXT\n", "\n")
+        assert "parent_id" not in v2
+        db.executescript(v2)
+        db.execute("INSERT INTO services (service_name, provider, status, request, created_at, "
+                   "updated_at) VALUES ('svc', 'baseten', 'active', ?, 1000, 2000)",
+                   (__import__("json").dumps(record().request.to_json()),))
+        db.execute("PRAGMA user_version = 2")
+    store = StateStore(tmp_path)
+    (old,) = store.list()
+    assert (old.service_name, old.parent_id, old.hybrid) == ("svc", None, None)
+    parent = store.create(replace(record(), service_name="hy", provider="hybrid",
+                                  hybrid={"router": "local"}))
+    leg = store.create(replace(record(), service_name="hy-spot", provider="skyserve",
+                               parent_id=parent.id))
+    assert [r.service_name for r in store.legs(parent)] == ["hy-spot"]
+    assert store.get("hy").hybrid == {"router": "local"} and store.get("hy-spot").parent_id == \
+        parent.id == leg.parent_id

@@ -279,7 +279,9 @@ def test_list_remote_says_which_providers_it_could_not_search(tuna):
     done = tuna("list", "--remote", "--json", env={"BASETEN_API_KEY": ""})
     assert done.code == 0
     assert done.json() == {"services": [], "searched": ["cloudrun", "modal", "runpod"],
-                           "not_searched": {"baseten": "no credentials (BASETEN_API_KEY)"}}
+                           "not_searched": {"baseten": "no credentials (BASETEN_API_KEY)",
+                                            "skyserve": "no credentials "
+                                                        "(SKYPILOT_API_SERVER_ENDPOINT)"}}
 
 
 def test_state_records_where_each_service_lives(tuna, fake, state_dir):

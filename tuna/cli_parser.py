@@ -105,7 +105,7 @@ def _providers_environment() -> dict[str, str]:
     from tuna.errors import TunaError
 
     variables = {}
-    for name in registry.names():
+    for name in registry.names() + registry.names(registry.SPOT_GROUP):
         try:
             variables.update(registry.provider_class(name).environment)
         except TunaError:
@@ -122,7 +122,8 @@ def provider_option_groups(parser: argparse.ArgumentParser) -> None:
 
     declared: dict[str, list] = {}  # provider -> its options
     owners: dict[str, list[str]] = {}  # flag -> the providers declaring it
-    for provider in registry.names():
+    spot = registry.names(registry.SPOT_GROUP)
+    for provider in registry.names() + spot:
         try:
             declared[provider] = list(registry.provider_class(provider).options)
         except TunaError:
@@ -134,7 +135,8 @@ def provider_option_groups(parser: argparse.ArgumentParser) -> None:
         if not first:
             continue
         group = parser.add_argument_group(
-            f"{provider} options (with --serverless-provider {provider})")
+            f"{provider} options (" + ("the spot fleet of --hybrid)" if provider in spot else
+                                      f"with --serverless-provider {provider})"))
         for option in first:
             shape = ({"action": "store_const", "const": "yes"} if option.switch
                      else {"metavar": option.metavar})

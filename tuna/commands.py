@@ -94,7 +94,24 @@ def _deploy_arguments(p) -> None:
     p.add_argument("--timeout", type=duration, default=DEFAULT_TIMEOUT,
                    help="how long to wait for readiness, e.g. 900s, 30m")
     json_flag(p)
+    _hybrid_arguments(p)
     provider_option_groups(p)
+
+
+def _hybrid_arguments(p) -> None:
+    from tuna.hybrid import ROUTERS, HybridSettings
+
+    group = p.add_argument_group("hybrid (a spot fleet on SkyServe and the serverless "
+                                 "deployment behind one router; needs the [hybrid] extra)")
+    group.add_argument("--hybrid", action="store_true",
+                       help="deploy the serverless leg, a spot fleet and a router")
+    group.add_argument("--router", choices=ROUTERS, default=default(HybridSettings, "router"),
+                       help="where the router runs: its own small SkyServe service, or "
+                       "`tuna router serve NAME` on this machine")
+    for flag in ("--spot-min-replicas", "--spot-max-replicas"):
+        group.add_argument(flag, type=whole_number,
+                           default=default(HybridSettings, flag[2:].replace("-", "_")),
+                           help=f"spot replicas at {'least' if 'min' in flag else 'most'}")
 
 
 def _vllm_version(p, prefix: str = "") -> None:
@@ -142,6 +159,14 @@ def run_deploy(args, out) -> int:
     from tuna import deploying
 
     request = _request(args)
+    if args.hybrid:
+        return _run_hybrid(args, request, out)
+    hybrid_only = [flag for flag, given in (("--router", args.router != "skyserve"),
+                                           ("--spot-min-replicas", args.spot_min_replicas),
+                                           ("--spot-max-replicas", args.spot_max_replicas != 2))
+                   if given]
+    if hybrid_only:
+        raise UsageError(f"{', '.join(hybrid_only)} goes with --hybrid")
     with out.deploy_events() as events:
         if args.dry_run is not None:
             return out.show(deploying.dry_run(request, args.serverless_provider,
@@ -153,6 +178,23 @@ def run_deploy(args, out) -> int:
                                          None if args.no_wait else args.timeout, args.update,
                                          replace_model=args.yes,
                                          skip_model_check=args.skip_model_check))
+
+
+def _run_hybrid(args, request, out) -> int:
+    from tuna.hybrid import HybridSettings, deploy
+
+    settings = HybridSettings(args.serverless_provider or "", args.router, args.spot_min_replicas,
+                              args.spot_max_replicas)
+    if args.update:
+        raise UsageError("--update of a hybrid service is not supported yet: update a leg, "
+                         "e.g. `tuna deploy --update --service-name NAME-serverless ...`")
+    with out.deploy_events() as events:
+        if args.dry_run is not None:
+            return out.show(deploy.dry_run(request, settings, args.dry_run or None, args.force,
+                                           events, skip_model_check=args.skip_model_check))
+        return out.show(deploy.deploy(_store(), request, settings, events,
+                                      None if args.no_wait else args.timeout,
+                                      skip_model_check=args.skip_model_check))
 
 
 # --- inspect ---------------------------------------------------------------------------------
@@ -272,6 +314,25 @@ def run_destroy(args, out) -> int:
         raise report.failed[args.service_name]
     out.show(report)
     return 1 if report.failed else 0
+
+
+def _router_arguments(p) -> None:
+    p.add_argument("action", choices=["serve"], help="serve: run the router here")
+    service_flag(p)
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    p.add_argument("--port", type=whole_number, default=8080, help="port to listen on")
+
+
+@command("router", "run a hybrid service's router on this machine (`--router local`)",
+         "tuna router serve qwen3-0-6b --port 8080", _router_arguments, STATE)
+def run_router(args, out) -> int:
+    from tuna.hybrid import local_router
+
+    try:
+        local_router.serve(_store(), args.service_name, args.host, args.port, out.note)
+    except KeyboardInterrupt:
+        pass  # Ctrl-C is how it ends
+    return 0
 
 
 # --- catalog and checks ----------------------------------------------------------------------

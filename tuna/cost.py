@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from tuna import catalog
+from tuna.errors import TunaError
 from tuna.models import Record, iso_time
 
 
@@ -39,20 +40,27 @@ class CostEstimate:
 
 
 def _offer(record: Record) -> catalog.Offer:
-    return catalog.load().require_offer(record.request.gpu, record.provider)
+    offer = catalog.load().offer(record.request.gpu, record.provider)
+    if offer is None:
+        raise TunaError(f"tuna has no price for {record.request.gpu} on {record.provider} "
+                        "(a spot fleet's price is its cloud's, read by SkyPilot)")
+    return offer
 
 
-def replica_price(record: Record) -> float:
+def replica_price(record: Record) -> float | None:
     """USD per hour of one replica of the record's request (its instance at the catalog price;
-    a count the catalog no longer lists, at N x one GPU)."""
+    a count the catalog no longer lists, at N x one GPU); None when the catalog has no price."""
+    if catalog.load().offer(record.request.gpu, record.provider) is None:
+        return None
     offer, gpus = _offer(record), record.request.gpu_count
     hourly = offer.replica_hourly(gpus)
     return gpus * offer.price_per_gpu_hour if hourly is None else hourly
 
 
-def burn_rate(record: Record, active_replicas: int) -> float:
-    """USD per hour being spent right now."""
-    return active_replicas * replica_price(record)
+def burn_rate(record: Record, active_replicas: int) -> float | None:
+    """USD per hour being spent right now; None when the price is not known."""
+    price = replica_price(record)
+    return None if price is None else active_replicas * price
 
 
 def estimate(record: Record, observations: list[tuple[float, int, float | None]],

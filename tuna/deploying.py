@@ -223,7 +223,8 @@ def _as_checked(request: DeployRequest, facts: model_check.ModelFacts) -> Deploy
 
 def deploy(store: StateStore, request: DeployRequest, provider_name: str | None,
            ui: DeployEvents, wait_timeout: float | None, update: bool = False,
-           replace_model: bool = False, skip_model_check: bool = False) -> Deployed:
+           replace_model: bool = False, skip_model_check: bool = False,
+           parent_id: int | None = None) -> Deployed:
     """Prepare once (provider, offer, refusals), check with the provider, plan what it will
     serve, then deploy that plan."""
     prepared = prepare(request, provider_name, need_credentials=True)
@@ -254,15 +255,26 @@ def deploy(store: StateStore, request: DeployRequest, provider_name: str | None,
     if preflight.replica_price is not None:
         plan = replace(plan, summary={**plan.summary, "price": prepared.offer.replica_price(
             request.gpu_count, account_hourly=preflight.replica_price)})
+    return Deployed(run_recorded(store, provider, plan, ui, wait_timeout, preflight, previous,
+                                 parent_id), plan, report)
+
+
+def run_recorded(store: StateStore, provider: InferenceProvider, plan: Plan, ui: DeployEvents,
+                 wait_timeout: float | None, preflight: Preflight, previous: Record | None = None,
+                 parent_id: int | None = None, run=None) -> DeploymentResult:
+    """Deploy a plan under a record written first, holding the provider's ids the moment they
+    exist; `run(plan, events)` deploys it (default: the provider's deploy)."""
+    name = plan.request.service_name
     if previous is None:
         record = store.create(Record(name, provider.name, Status.PENDING, plan.request,
-                                     location=preflight.location))
+                                     location=preflight.location, parent_id=parent_id))
         store.observe(record, 0, preflight.replica_price or cost.replica_price(record))
     else:
         record = store.update(previous.id, candidate=plan.request)
     events = _RecordingEvents(store, record, ui, updating=previous is not None)
     try:
-        result = provider.deploy(plan, events, wait_timeout, previous)
+        result = (run or (lambda plan_, events_: provider.deploy(plan_, events_, wait_timeout,
+                                                                  previous)))(plan, events)
     except KeyboardInterrupt:
         # The remote deployment goes on; the record keeps its ids so it can be followed.
         store.update(record.id, error="interrupted while deploying")
@@ -277,4 +289,4 @@ def deploy(store: StateStore, request: DeployRequest, provider_name: str | None,
                                  f"`tuna destroy --service-name {name}` removes it") from None
         raise
     record_outcome(store, record, result, plan.request, updating=previous is not None)
-    return Deployed(result, plan, report)
+    return result

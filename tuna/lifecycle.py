@@ -126,9 +126,19 @@ def _reconcile(store: StateStore, record: Record, remote: ServiceStatus) -> Reco
     return store.update(record.id, **changes)
 
 
+def _hybrid(record: Record) -> bool:
+    from tuna.hybrid import PROVIDER
+
+    return record.provider == PROVIDER
+
+
 def status(store: StateStore, service_name: str) -> StatusReport:
     """Ask the provider, and bring the record in line with its answer."""
     record = store.require(service_name)
+    if _hybrid(record):
+        from tuna.hybrid import manage
+
+        return manage.status(store, record)
     if not record.is_live:
         return StatusReport(record, None)
     remote = registry.load(record.provider).status(record)
@@ -146,6 +156,11 @@ def wait(store: StateStore, service_name: str, events, timeout: float) -> Record
     record = store.require(service_name)
     if not record.is_live:
         raise UsageError(f"service {service_name!r} is {record.status.value}; nothing to wait for")
+    if _hybrid(record):
+        for leg in store.legs(record):
+            if leg.is_live and not leg.status.deployed:
+                wait(store, leg.service_name, events, timeout)
+        return status(store, service_name).parent
     updating = record.candidate is not None
     try:
         result = registry.load(record.provider).wait(record, events, timeout)
@@ -157,6 +172,10 @@ def wait(store: StateStore, service_name: str, events, timeout: float) -> Record
 
 def estimate_cost(store: StateStore, service_name: str) -> CostReport:
     """A fresh look at the service, then the estimate of what it has cost since creation."""
+    if _hybrid(store.require(service_name)):
+        from tuna.hybrid import manage
+
+        return manage.cost(store, status(store, service_name))
     report = status(store, service_name)
     record = report.record
     live = registry.load(record.provider).replica_price(record.candidate or record.request)
@@ -168,6 +187,9 @@ def logs(store: StateStore, service_name: str, since_ms: int, follow: bool = Fal
          sleep: Callable[[float], None] = time.sleep) -> Iterator[LogLine]:
     """Log lines since since_ms, oldest first, each once; with `follow`, keep polling."""
     record = store.require(service_name)
+    if _hybrid(record):
+        raise UsageError(f"{service_name} is hybrid: its logs are its legs', e.g. `tuna logs "
+                         f"{service_name}-serverless`")
     provider = registry.load(record.provider)
     provider.require(Feature.LOGS)
     seen: set[tuple[int, str]] = set()
@@ -188,6 +210,15 @@ def destroy(store: StateStore, service_name: str) -> Record:
     """Tear the service down; the record says destroyed only once the provider confirms it. A
     record already destroyed is checked with the provider again before tuna says so."""
     record = store.require(service_name)
+    if _hybrid(record):
+        from tuna.hybrid import manage
+
+        outcome = manage.destroy(store, record)
+        if outcome.failed:
+            raise TunaError(f"{service_name} is not gone: " + "; ".join(
+                f"{leg}: {error}" for leg, error in outcome.failed.items())
+                + f" (`tuna destroy {service_name}` tries again)")
+        return outcome.parent
     provider = registry.load(record.provider)
     if not record.is_live and provider.status(record).status is Status.DESTROYED:
         return record

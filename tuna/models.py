@@ -318,6 +318,8 @@ class Record:
     # An update under way: what it will serve once the provider promotes it. `request` stays
     # what serves now, so status, burn rate and cost follow the deployment that really serves.
     candidate: DeployRequest | None = None
+    parent_id: int | None = None  # a hybrid service's leg: the id of the hybrid record
+    hybrid: dict | None = None  # a hybrid record's settings (tuna.hybrid.HybridSettings)
 
     @property
     def is_live(self) -> bool:

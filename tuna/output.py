@@ -34,8 +34,11 @@ class Output:
         """Print a result: its own JSON with --json, else its text, chosen here once."""
         if self.json_mode:
             self.json(result.to_json())
-        else:
+        elif hasattr(self, "_text_" + type(result).__name__):
             getattr(self, "_text_" + type(result).__name__)(result)
+        else:  # a result that words itself (tuna.hybrid's)
+            for line in result.lines():
+                self.note(line)
         return 0
 
     def json(self, document) -> None:

@@ -64,6 +64,9 @@ def _own_options(request: DeployRequest, provider: str) -> DeployRequest:
     for owners, given in request.options.items():
         if provider not in owners.split(","):
             flags = ", ".join("--" + name.replace("_", "-") for name in given)
+            if owners in registry.names(registry.SPOT_GROUP):
+                raise UsageError(f"{flags} sets the spot fleet of a hybrid service: it goes "
+                                 "with --hybrid")
             raise UsageError(f"{flags} is an option of {owners.replace(',', ', ')}, not of "
                              f"{provider}; pass --serverless-provider {owners.split(',')[0]} "
                              "or leave it out")
@@ -75,7 +78,8 @@ def prepare(request: DeployRequest, provider_name: str | None,
             need_credentials: bool = False) -> Prepared:
     """With `need_credentials` (a real deploy), choosing a provider considers only those whose
     credentials are set."""
-    owners = {owner for key in request.options for owner in key.split(",")}
+    owners = {owner for key in request.options for owner in key.split(",")} - set(
+        registry.names(registry.SPOT_GROUP))
     if provider_name is None and len(owners) == 1:
         # A provider's own option names the provider the user means.
         (provider_name,) = owners
@@ -95,6 +99,10 @@ def _prepare(request: DeployRequest, provider_name: str | None,
     request = replace(request, gpu=cat.resolve(request.gpu))
     offers = registry.with_plugins(cat.offers_for(gpu=request.gpu))
     if provider_name:
+        if registry.plugin(provider_name).group == registry.SPOT_GROUP:
+            raise UsageError(f"{provider_name} runs the spot fleet of a hybrid service, not a "
+                             f"serverless deployment: `tuna deploy --hybrid --serverless-provider "
+                             f"{' | '.join(registry.names())}` uses it")
         provider = registry.load(provider_name)
         offer = cat.offer(request.gpu, provider.name)
         if offer is None:

@@ -176,6 +176,12 @@ class InferenceProvider(abc.ABC):
         (else the catalog's price stands)."""
         return None
 
+    def client_headers(self, request: DeployRequest) -> dict[str, str] | None:
+        """The headers an OpenAI client sends to this provider's endpoint for the request, with
+        the key from the environment (a hybrid router calls the endpoint with them); None when
+        tuna cannot give them (the endpoint then cannot be a hybrid service's leg)."""
+        return None
+
     def has_credentials(self) -> bool:
         import os
 

@@ -22,6 +22,9 @@ from importlib import import_module
 from tuna.errors import TunaError, UsageError
 
 GROUP = "tuna.providers"
+# Providers of a hybrid service's spot fleet: the same contract, but never a deploy's serverless
+# provider (`tuna deploy --hybrid` chooses them).
+SPOT_GROUP = "tuna.spot_providers"
 _ENTRY = re.compile(r"\s*([^=\s]+)\s*=\s*([\w.]+):([\w.]+)\s*(?:\[([^\]]*)\])?\s*")
 _EXTRA_REQUIREMENT = re.compile(
     r"Requires-Dist:\s*([A-Za-z0-9][A-Za-z0-9._-]*).*;.*\bextra\s*==\s*['\"]([^'\"]+)['\"]")
@@ -39,6 +42,7 @@ class Plugin:
     attribute: str
     extras: tuple[str, ...]
     dist_info: str  # the .dist-info directory of the distribution that registers it
+    group: str = GROUP
 
     @property
     def value(self) -> str:
@@ -123,20 +127,22 @@ def plugins() -> dict[str, Plugin]:
         for line in lines:
             if line.strip().startswith("["):
                 group = line.strip()[1:-1].strip()
-            elif group == GROUP and (match := _ENTRY.fullmatch(line)):
+            elif group in (GROUP, SPOT_GROUP) and (match := _ENTRY.fullmatch(line)):
                 name, module, attribute, extras = match.groups()
                 found.setdefault(name, Plugin(name, module, attribute, tuple(
-                    e.strip() for e in (extras or "").split(",") if e.strip()), dist_info))
+                    e.strip() for e in (extras or "").split(",") if e.strip()), dist_info,
+                    group))
     return found
 
 
-def names() -> list[str]:
-    return sorted(plugins())
+def names(group: str = GROUP) -> list[str]:
+    """The installed providers of one role: serverless ones unless told."""
+    return sorted(name for name, found in plugins().items() if found.group == group)
 
 
 def with_plugins(offers: list) -> list:
     """The catalog offers of providers that have a plugin here: only those are offered."""
-    installed = set(plugins())
+    installed = set(names())
     return [offer for offer in offers if offer.provider in installed]
 
 
@@ -195,7 +201,7 @@ def load(name: str):
 def available() -> list:
     """Every installed provider whose requirements are met."""
     found = []
-    for name in names():
+    for name in sorted(plugins()):
         try:
             found.append(load(name))
         except TunaError:

@@ -12,7 +12,7 @@ from dataclasses import replace
 from tuna.errors import NameTaken, StateError, UsageError
 from tuna.models import DeployRequest, Record, Status
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 KEEP = object()  # update(): leave this field as it is
 # How long a writer waits for another tuna process to finish its write.
 BUSY_TIMEOUT_S = 15.0
@@ -31,7 +31,10 @@ CREATE TABLE services (
     endpoint_url TEXT,
     error TEXT,
     created_at REAL NOT NULL,
-    updated_at REAL NOT NULL
+    updated_at REAL NOT NULL,
+    -- A hybrid service's legs point at its row, which holds the hybrid settings.
+    parent_id INTEGER REFERENCES services (id),
+    hybrid TEXT
 );
 CREATE UNIQUE INDEX one_live_service_per_name ON services (service_name)
     WHERE status != 'destroyed';
@@ -60,6 +63,13 @@ INSERT INTO observations SELECT s.id, o.at, o.active_replicas, NULL FROM observa
 DROP TABLE observations_v1;
 DROP TABLE services_v1;
 """
+
+# Version 2 had no hybrid services.
+_FROM_V2 = """
+ALTER TABLE services ADD COLUMN parent_id INTEGER REFERENCES services (id);
+ALTER TABLE services ADD COLUMN hybrid TEXT;
+"""
+
 
 @contextlib.contextmanager
 def _immediate(conn: sqlite3.Connection):
@@ -93,6 +103,8 @@ def _from_row(row: sqlite3.Row) -> Record:
         error=row["error"],
         created_at=row["created_at"],
         updated_at=row["updated_at"],
+        parent_id=row["parent_id"],
+        hybrid=json.loads(row["hybrid"]) if row["hybrid"] else None,
     )
 
 
@@ -171,7 +183,8 @@ class StateStore:
             # Another process may have migrated while we waited for the lock.
             version = conn.execute("PRAGMA user_version").fetchone()[0]
             if version < SCHEMA_VERSION:
-                for statement in filter(str.strip, (_FROM_V1 if version == 1 else _SCHEMA).split(";")):
+                steps = {0: _SCHEMA, 1: _FROM_V1, 2: _FROM_V2}[version]
+                for statement in filter(str.strip, steps.split(";")):
                     conn.execute(statement)
                 conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         conn.execute("PRAGMA journal_mode = WAL")
@@ -224,12 +237,13 @@ class StateStore:
                                     json.loads(row["request"])["model"], record.request.model)
                 cursor = conn.execute(
                     "INSERT INTO services (service_name, provider, status, request, provider_ids, "
-                    "location, endpoint_url, error, created_at, updated_at) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "location, endpoint_url, error, created_at, updated_at, parent_id, hybrid) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (record.service_name, record.provider, record.status.value,
                      json.dumps(record.request.to_json()), json.dumps(record.provider_ids),
                      json.dumps(record.location), record.endpoint_url, record.error,
-                     record.created_at, record.updated_at))
+                     record.created_at, record.updated_at, record.parent_id,
+                     record.hybrid and json.dumps(record.hybrid)))
         except sqlite3.Error as exc:
             raise self._fail(exc) from None
         return replace(record, id=cursor.lastrowid)
@@ -280,6 +294,11 @@ class StateStore:
         if row is None:
             raise self._unknown(str(key))
         return _from_row(row)
+
+    def legs(self, parent: Record) -> list[Record]:
+        """The records of a hybrid service's legs, oldest first."""
+        rows = self._run("SELECT * FROM services WHERE parent_id = ? ORDER BY id", (parent.id,))
+        return [_from_row(row) for row in rows]
 
     def observe(self, record: Record, active_replicas: int, replica_price_per_hour: float,
                 at: float | None = None) -> None:

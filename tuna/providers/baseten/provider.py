@@ -40,6 +40,9 @@ class BasetenProvider(InferenceProvider):
 
     # --- offline ---------------------------------------------------------------------------
 
+    def client_headers(self, request: DeployRequest) -> dict[str, str] | None:
+        return {"Authorization": f"Api-Key {required_api_key()}"}
+
     def plan(self, request: DeployRequest) -> Plan:
         offer = catalog.load().require_offer(request.gpu, self.name)
         gpus = request.gpu_count

@@ -80,6 +80,10 @@ class CloudrunProvider(InferenceProvider):
 
     # --- offline ---------------------------------------------------------------------------
 
+    def client_headers(self, request: DeployRequest) -> dict[str, str] | None:
+        # A private endpoint's callers need a token tuna does not hold: only --public serves.
+        return {} if self.switched_on(request, "public") else None
+
     def plan(self, request: DeployRequest) -> Plan:
         if request.weights_gb and request.weights_gb > MAX_WEIGHTS_GB:
             raise UsageError(

@@ -70,6 +70,10 @@ class ModalProvider(InferenceProvider):
 
     # --- offline ---------------------------------------------------------------------------
 
+    def client_headers(self, request: DeployRequest) -> dict[str, str] | None:
+        # A private endpoint's callers need a token tuna does not hold: only --public serves.
+        return {} if self.switched_on(request, "public") else None
+
     def plan(self, request: DeployRequest) -> Plan:
         offer = catalog.load().require_offer(request.gpu, self.name)
         public = self.switched_on(request, "public")

@@ -25,14 +25,18 @@ KEY_HINT = "create an API key at https://console.runpod.io/user/settings, then "
            "`export RUNPOD_API_KEY=...`"
 
 
+def _api_key() -> str:
+    key = os.environ.get("RUNPOD_API_KEY", "").strip()
+    if not key:
+        raise TunaError(f"RUNPOD_API_KEY is not set: {KEY_HINT}")
+    return key
+
+
 def _client() -> RunpodApi:
     # requests is imported only by commands that talk to RunPod, not by --help or --dry-run.
     from tuna.providers.runpod.api import RunpodApi
 
-    key = os.environ.get("RUNPOD_API_KEY", "").strip()
-    if not key:
-        raise TunaError(f"RUNPOD_API_KEY is not set: {KEY_HINT}")
-    return RunpodApi(key)
+    return RunpodApi(_api_key())
 
 
 def _openai_url(endpoint_id: str) -> str:
@@ -83,6 +87,9 @@ class RunpodProvider(InferenceProvider):
              f"got {volume!r}"] if bad else [])
 
     # --- offline ---------------------------------------------------------------------------
+
+    def client_headers(self, request: DeployRequest) -> dict[str, str] | None:
+        return {"Authorization": f"Bearer {_api_key()}"}
 
     def plan(self, request: DeployRequest) -> Plan:
         offer = catalog.load().require_offer(request.gpu, self.name)

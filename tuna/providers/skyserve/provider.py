@@ -6,12 +6,12 @@ writes a service off. `import sky` (2-4 s) happens only on these paths."""
 from __future__ import annotations
 
 import os
-import secrets as secrets_lib
+from dataclasses import replace
 
-from tuna import waiting
+from tuna import keys, waiting
 from tuna.errors import ProviderError
 from tuna.models import (Check, DeploymentResult, DeployRequest, Feature, LogLine, Plan, Record,
-                         RemoteService, ServiceStatus, Status)
+                         RemoteService, Scaling, ServiceStatus, Status)
 from tuna.provider import DeployEvents, InferenceProvider, Option, Preflight
 from tuna.providers.skyserve import remote, render, sky_client
 
@@ -31,27 +31,6 @@ def accelerator_name(gpu: str) -> str:
         return tomllib.load(data)["accelerators"].get(gpu, gpu)
 
 
-def spot_key_path(service_name: str) -> str:
-    from tuna.state import default_dir
-
-    return os.path.join(default_dir(), "keys", f"{service_name}.key")
-
-
-def spot_key(service_name: str) -> str:
-    """vLLM's key on the spot replicas: made once, kept in a 0600 file beside tuna's state and
-    never in the state database, the YAML or the output."""
-    path = spot_key_path(service_name)
-    os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
-    try:
-        with open(path) as existing:
-            return existing.read().strip()
-    except FileNotFoundError:
-        key = secrets_lib.token_urlsafe(32)
-        with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as new:
-            new.write(key)
-        return key
-
-
 class SkyServeProvider(InferenceProvider):
     name = "skyserve"
     unsupported = {Feature.LOGS: NOT_YET.format("logs"), Feature.UPDATE: NOT_YET.format("update")}
@@ -65,6 +44,8 @@ class SkyServeProvider(InferenceProvider):
         Option("--spot-fallback", "on-demand replicas when spot is short: none, dynamic or "
                "base:N (default none)", "MODE"),
     )
+    # SkyPilot reads the clouds' credentials itself; tuna needs an API server to ask.
+    credentials = ("SKYPILOT_API_SERVER_ENDPOINT",)
     environment = {
         "SKYPILOT_API_SERVER_ENDPOINT": "the SkyPilot API server (default: SkyPilot's config, "
                                         "else its local server)",
@@ -72,9 +53,9 @@ class SkyServeProvider(InferenceProvider):
     }
 
     def has_credentials(self) -> bool:
-        # SkyPilot reads cloud credentials itself; tuna needs an API server to ask.
-        return bool(os.environ.get("SKYPILOT_API_SERVER_ENDPOINT")
-                    or os.path.exists(os.path.expanduser("~/.sky/config.yaml")))
+        # Or an API server named in SkyPilot's own config (`sky api login`).
+        return super().has_credentials() or os.path.exists(
+            os.path.expanduser("~/.sky/config.yaml"))
 
     def fleet(self, request: DeployRequest) -> render.SpotFleet:
         def listed(name: str) -> tuple[str, ...]:
@@ -103,8 +84,21 @@ class SkyServeProvider(InferenceProvider):
                         f"{fleet.fallback}",
         })
 
+    def plan_router(self, request: DeployRequest, setup: render.RouterSetup) -> Plan:
+        """A hybrid service's router as a one-replica CPU service beside the fleet."""
+        import aiohttp
+
+        infra = self.fleet(request).locations("")[0]["infra"]
+        text = render.render_router(setup, infra, aiohttp.__version__)
+        return Plan(self.name, replace(request, service_name=setup.service_name,
+                                       scaling=Scaling(min_replicas=1, max_replicas=1)),
+                    {render.ROUTER_FILE: text},
+                    {"router": f"1 on-demand CPU replica (2+ vCPU, 4+ GB) in {infra}",
+                     "spot endpoint": setup.spot_url, "serverless endpoint": setup.serverless_url})
+
     def validate(self, plan: Plan) -> str:
-        sky_client.task_from_yaml(plan.files[render.SPOT_FILE])
+        (text,) = plan.files.values()
+        sky_client.task_from_yaml(text)
         return f"SkyPilot {sky_client.version()} (its YAML parser and SkyServe's validation)"
 
     # --- checks ----------------------------------------------------------------------------
@@ -132,16 +126,30 @@ class SkyServeProvider(InferenceProvider):
     def deploy(self, plan: Plan, events: DeployEvents, wait_timeout: float | None,
                update: Record | None = None) -> DeploymentResult:
         request, name = plan.request, plan.request.service_name
-        values = {render.SPOT_KEY: spot_key(name)}
+        values = {render.SPOT_KEY: keys.make(name)}
         if request.hf_secret:
             values["HF_TOKEN"] = os.environ["HF_TOKEN"]
-        task = sky_client.task_from_yaml(plan.files[render.SPOT_FILE], secrets=values)
-        events.created({"service": name})  # the name is the id: recorded before `serve up`
-        events.progress(f"Starting SkyServe service {name} (controller and spot replicas)")
-        endpoint = remote.up(task, name)
+        endpoint = self._up(plan, values, events)
         if wait_timeout is None:
             return self._result(request, Status.DEPLOYING, endpoint, None)
         return self._wait(request, events, wait_timeout)
+
+    def deploy_router(self, plan: Plan, secrets: dict[str, str], events: DeployEvents,
+                      wait_timeout: float | None) -> DeploymentResult:
+        """The router of plan_router, given its keys (sent as SkyPilot secrets)."""
+        endpoint = self._up(plan, secrets, events)
+        if wait_timeout is None:
+            return self._result(plan.request, Status.DEPLOYING, endpoint, None)
+        return self._wait(plan.request, events, wait_timeout)
+
+    def _up(self, plan: Plan, secrets: dict[str, str], events: DeployEvents) -> str:
+        """`sky serve up`; SkyServe's endpoint (its load balancer), known at once."""
+        name = plan.request.service_name
+        (text,) = plan.files.values()
+        task = sky_client.task_from_yaml(text, secrets=secrets)
+        events.created({"service": name})  # the name is the id: recorded before `serve up`
+        events.progress(f"Starting SkyServe service {name}")
+        return remote.up(task, name)
 
     def _result(self, request: DeployRequest, status: Status, endpoint: str | None,
                 replicas: int | None) -> DeploymentResult:
@@ -235,3 +243,4 @@ class SkyServeProvider(InferenceProvider):
             raise ProviderError(f"SkyServe has not confirmed that {name} is down; `tuna destroy` "
                                 "asks again") from None
         self._same_location(record)
+        keys.forget(name)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from tuna.errors import ProviderError
 from tuna.models import Status
-from tuna.providers.skyserve.sky_client import sky
+from tuna.providers.skyserve.sky_client import sky, stdout_to_stderr
 
 # sky/serve/serve_state.py ServiceStatus -> tuna's; NO_REPLICA depends on the minimum (below).
 STATUSES = {
@@ -21,7 +21,8 @@ def _call(what: str, start, *args, **kwargs):
     """One SkyPilot request, waited on; its own words when it fails."""
     sky_package = sky()
     try:
-        return sky_package.get(start(*args, **kwargs))
+        with stdout_to_stderr():
+            return sky_package.get(start(*args, **kwargs))
     except sky_package.exceptions.ClusterNotUpError:
         raise
     except Exception as exc:  # SkyPilot raises its server's exception objects as they are
@@ -34,7 +35,8 @@ def location() -> dict[str, str]:
 
     sky_package = sky()
     try:
-        info = sky_package.api_info()
+        with stdout_to_stderr():
+            info = sky_package.api_info()
     except Exception as exc:
         raise ProviderError(f"the SkyPilot API server at {server_common.get_server_url()} "
                             f"does not answer ({type(exc).__name__})") from None
@@ -46,7 +48,8 @@ def up(task, service_name: str) -> str:
     """Start the service; SkyServe's endpoint (its load balancer)."""
     sky_package = sky()
     try:
-        _name, endpoint = sky_package.stream_and_get(sky_package.serve.up(task, service_name))
+        with stdout_to_stderr():
+            _name, endpoint = sky_package.stream_and_get(sky_package.serve.up(task, service_name))
     except Exception as exc:
         raise ProviderError(f"SkyServe refused {service_name}: "
                             f"{' '.join(str(exc).split())}") from None

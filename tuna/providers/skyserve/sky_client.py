@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import sys
 
 from tuna.errors import TunaError
 
@@ -13,6 +15,22 @@ def sky():
     import sky as sky_package
 
     return sky_package
+
+
+@contextlib.contextmanager
+def stdout_to_stderr():
+    """SkyPilot's client prints progress (streamed request logs, upload spinners) to stdout,
+    some through handles taken at import: tuna's stdout holds only tuna's output (with --json,
+    one JSON document), so the file descriptor itself is pointed at stderr meanwhile."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    os.dup2(2, 1)
+    try:
+        yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
 
 
 def task_from_yaml(text: str, secrets: dict[str, str] | None = None):

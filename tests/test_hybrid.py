@@ -1,0 +1,224 @@
+"""Hybrid services end to end on loopback: the real tuna CLI deploys the serverless leg with the
+real `truss push` against the Baseten fake and the spot fleet with the real SkyPilot client
+against the API-server stand-in, whose endpoint is a fake vLLM; the router (the code `tuna router
+serve` runs) answers an OpenAI client, survives a preemption, and `tuna destroy` leaves every
+record true."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+
+import pytest
+import yaml
+
+from tests.conftest import API_KEY
+from tests.fake_openai import BackgroundLoop, FakeOpenAI
+from tests.fake_skypilot import FakeSkyPilot
+
+NAME = "qwen3-0-6b"
+DEPLOY = ("deploy", "--model", "Qwen/Qwen3-0.6B", "--gpu", "L4", "--serverless-provider",
+          "baseten", "--hybrid")
+
+
+@pytest.fixture
+def skypilot():
+    fake = FakeSkyPilot()
+    yield fake
+    fake.close()
+
+
+@pytest.fixture
+def legs(fake):
+    """A fake vLLM behind the spot fleet's endpoint, and Baseten's OpenAI route for the model."""
+    loop = BackgroundLoop()
+    spot = loop.run(FakeOpenAI().start())
+    serverless = loop.run(FakeOpenAI(prefix="/environments/production/sync").start())
+    serverless.behaviour.authorization = f"Api-Key {API_KEY}"
+    fake.hostname = serverless.url  # truss's predict_url names the model's host
+    yield loop, spot, serverless
+    loop.run(spot.stop())
+    loop.run(serverless.stop())
+    loop.close()
+
+
+@pytest.fixture
+def sky_env(skypilot, tmp_path):
+    return {"SKYPILOT_API_SERVER_ENDPOINT": skypilot.url,
+            "SKYPILOT_DISABLE_USAGE_COLLECTION": "1"}
+
+
+def _records(state_dir) -> dict[str, tuple[str, str]]:
+    with sqlite3.connect(state_dir / "state.db") as db:
+        return {name: (provider, status) for name, provider, status in db.execute(
+            "SELECT service_name, provider, status FROM services ORDER BY id")}
+
+
+def test_a_dry_run_renders_every_leg_validated_by_its_own_tool(tuna, tmp_path):
+    done = tuna(*DEPLOY, "--spots-cloud", "aws,gcp", "--spot-max-replicas", "3",
+                "--dry-run", "out", "--json")
+    assert done.code == 0, done.stderr
+    legs = {leg["service_name"]: leg for leg in done.json()["legs"]}
+    assert set(legs) == {f"{NAME}-serverless", f"{NAME}-spot", f"{NAME}-router"}
+    assert "truss" in legs[f"{NAME}-serverless"]["validated_by"]
+    assert "SkyPilot 0.14.1" in legs[f"{NAME}-spot"]["validated_by"]
+    spot = yaml.safe_load((tmp_path / "out" / "spot" / "spot.yaml").read_text())
+    assert spot["service"]["replica_policy"]["max_replicas"] == 3
+    assert [place["infra"] for place in spot["resources"]["any_of"]] == ["aws", "gcp"]
+    assert spot["service"]["readiness_probe"]["path"] == "/health"
+    router = yaml.safe_load((tmp_path / "out" / "router" / "router.yaml").read_text())
+    assert router["secrets"] == {"TUNA_ROUTER_KEY": None, "TUNA_ROUTER_SPOT_KEY": None,
+                                 "TUNA_ROUTER_SERVERLESS_HEADERS": None}
+    assert API_KEY not in json.dumps(router) + json.dumps(spot)
+
+
+@pytest.mark.parametrize("args, words", [
+    (("--spots-cloud", "mars"), "--spots-cloud: expected some of aws"),
+    (("--spot-min-replicas", "3", "--spot-max-replicas", "2"), "--spot-max-replicas"),
+    (("--service-name", "a" * 55), "too long for a hybrid service"),
+])
+def test_bad_hybrid_input_is_one_line_and_creates_nothing(tuna, fake, state_dir, sky_env, args,
+                                                          words):
+    done = tuna(*DEPLOY, *args, env=sky_env)
+    assert done.code == 2 and words in done.stderr and "Traceback" not in done.stderr
+    assert not fake.pushed and not (state_dir / "state.db").exists() or not _records(state_dir)
+
+
+def test_hybrid_flags_without_hybrid_and_the_spot_plugin_alone_are_refused(tuna):
+    alone = tuna("deploy", "--model", "Qwen/Qwen3-0.6B", "--gpu", "L4", "--spots-cloud", "aws",
+                 "--dry-run", "x")
+    assert alone.code == 2 and "--spots-cloud sets the spot fleet" in alone.stderr
+    router = tuna("deploy", "--model", "Qwen/Qwen3-0.6B", "--gpu", "L4", "--router", "local",
+                  "--dry-run", "x")
+    assert router.code == 2 and "--router goes with --hybrid" in router.stderr
+    spot = tuna("deploy", "--model", "Qwen/Qwen3-0.6B", "--gpu", "L4", "--serverless-provider",
+                "skyserve", "--dry-run", "x")
+    assert spot.code == 2 and "runs the spot fleet of a hybrid service" in spot.stderr
+
+
+def test_a_private_modal_leg_is_refused_before_anything_exists(tuna, state_dir, sky_env,
+                                                               modal_fake):
+    done = tuna("deploy", "--model", "Qwen/Qwen3-0.6B", "--gpu", "L4", "--serverless-provider",
+                "modal", "--hybrid", env=sky_env)
+    assert done.code == 2 and "`--public` serves it" in done.stderr
+    assert not (state_dir / "state.db").exists() or not _records(state_dir)
+
+
+def test_an_unreachable_skypilot_server_stops_the_deploy_before_anything_exists(tuna, fake,
+                                                                                  state_dir):
+    from tests.test_router import _free_port
+
+    done = tuna(*DEPLOY, env={"SKYPILOT_API_SERVER_ENDPOINT": f"http://127.0.0.1:{_free_port()}"})
+    assert done.code == 1 and "SkyPilot API server" in done.stderr
+    assert not fake.pushed and (not (state_dir / "state.db").exists() or not _records(state_dir))
+
+
+def test_end_to_end_local_router_with_a_preemption_then_destroy(tuna, fake, skypilot, legs,
+                                                                sky_env, state_dir, monkeypatch):
+    loop, spot, serverless = legs
+    skypilot.endpoints[f"{NAME}-spot"] = spot.url
+    done = tuna(*DEPLOY, "--router", "local", "--min-replicas", "1", "--spot-max-replicas", "2",
+                env=sky_env)
+    assert done.code == 0, done.stderr
+    assert "tuna router serve qwen3-0-6b" in done.stdout
+    assert _records(state_dir) == {NAME: ("hybrid", "active"),
+                                   f"{NAME}-serverless": ("baseten", "active"),
+                                   f"{NAME}-spot": ("skyserve", "active")}
+    # The router, as `tuna router serve` configures it, from the state and the key files.
+    monkeypatch.setenv("TUNA_STATE_DIR", str(state_dir))
+    monkeypatch.setenv("BASETEN_API_KEY", API_KEY)
+    from tuna import keys
+    from tuna.hybrid import local_router
+    from tuna.router.app import Router
+    from tuna.state import StateStore
+
+    config = local_router.config(StateStore(state_dir), NAME, 0)
+    spot.behaviour.key = keys.read(f"{NAME}-spot")  # vLLM on the replicas holds the same key
+    router, url = loop.run(_serve(Router(config)))
+    import openai
+
+    client = openai.OpenAI(base_url=f"{url}/v1", api_key=config.key, max_retries=0)
+    loop.run(router.probe_spot())
+    answer = client.chat.completions.create(model="Qwen/Qwen3-0.6B",
+                                            messages=[{"role": "user", "content": "Hi"}])
+    assert answer.choices[0].message.content.startswith("w0") and len(spot.seen) == 1
+    stream = client.chat.completions.create(model="Qwen/Qwen3-0.6B", stream=True,
+                                            messages=[{"role": "user", "content": "Hi"}])
+    assert "".join(chunk.choices[0].delta.content or "" for chunk in stream) == \
+        "w0 w1 w2 w3 w4 "
+    # Preemption: the replica is gone while the load balancer still lists it.
+    spot.behaviour.status = spot.behaviour.metrics_status = 503
+    answer = client.chat.completions.create(model="Qwen/Qwen3-0.6B",
+                                            messages=[{"role": "user", "content": "Hi"}])
+    assert answer.choices[0].message.content and len(serverless.seen) == 1
+    assert serverless.seen[0]["headers"]["Authorization"] == f"Api-Key {API_KEY}"
+    with pytest.raises(openai.AuthenticationError):
+        openai.OpenAI(base_url=f"{url}/v1", api_key="wrong", max_retries=0).models.list()
+    loop.run(router.runner.cleanup())
+
+    status = tuna("status", NAME, "--json", env=sky_env)
+    assert status.code == 0, status.stderr
+    assert set(status.json()["legs"]) == {"serverless", "spot"}
+    destroyed = tuna("destroy", NAME, "--yes", env=sky_env)
+    assert destroyed.code == 0, destroyed.stderr
+    assert {status for _, status in _records(state_dir).values()} == {"destroyed"}
+    assert not skypilot.services and fake.model_named(f"{NAME}-serverless") is None
+    assert keys.read(f"{NAME}-spot") is None and keys.read(f"{NAME}-router") is None
+
+
+async def _serve(router):
+    from aiohttp import web
+
+    runner = web.AppRunner(router.app())
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    router.runner = runner
+    return router, f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"
+
+
+def test_a_skyserve_router_gets_its_keys_as_secrets_and_the_state_holds_none(
+        tuna, fake, skypilot, legs, sky_env, state_dir):
+    _loop, spot, _serverless = legs
+    skypilot.endpoints[f"{NAME}-spot"] = spot.url
+    skypilot.endpoints[f"{NAME}-router"] = "http://127.0.0.1:30002"
+    done = tuna(*DEPLOY, "--min-replicas", "1", "--json", env=sky_env)
+    assert done.code == 0, done.stderr
+    assert done.stdout.startswith("{"), done.stdout  # one JSON document, nothing else
+    assert done.json()["endpoint_url"] == "http://127.0.0.1:30002/v1"
+    sent = list(yaml.safe_load_all(skypilot.services[f"{NAME}-router"].task))[-1]
+    secrets = sent["secrets"]
+    assert json.loads(secrets["TUNA_ROUTER_SERVERLESS_HEADERS"]) == {
+        "Authorization": f"Api-Key {API_KEY}"}
+    assert sent["envs"]["TUNA_ROUTER_SPOT_URL"] == spot.url
+    # The router's code travels with the task (SkyPilot zips its file mounts to the server).
+    import io
+    import zipfile
+
+    (archive,) = skypilot.uploaded.values()
+    assert any(name.endswith("tuna/router/app.py")
+               for name in zipfile.ZipFile(io.BytesIO(archive)).namelist())
+    state = (state_dir / "state.db").read_bytes()
+    for value in (secrets["TUNA_ROUTER_KEY"], secrets["TUNA_ROUTER_SPOT_KEY"], API_KEY):
+        assert value.encode() not in state and value not in done.stdout + done.stderr
+    assert tuna("destroy", NAME, "--yes", env=sky_env).code == 0
+    assert not skypilot.services
+
+
+def test_another_skypilot_server_never_writes_a_leg_off(tuna, fake, skypilot, legs, sky_env,
+                                                        state_dir):
+    _loop, spot, _serverless = legs
+    skypilot.endpoints[f"{NAME}-spot"] = spot.url
+    assert tuna(*DEPLOY, "--router", "local", "--min-replicas", "1", env=sky_env).code == 0
+    other = FakeSkyPilot(user="bob")
+    try:
+        done = tuna("destroy", NAME, "--yes", env={**sky_env,
+                                                    "SKYPILOT_API_SERVER_ENDPOINT": other.url})
+    finally:
+        other.close()
+    assert done.code == 1 and "nothing is written off" in done.stderr
+    records = _records(state_dir)
+    assert records[f"{NAME}-spot"] == ("skyserve", "active") and records[NAME][1] != "destroyed"
+    assert f"{NAME}-spot" in skypilot.services
+    assert tuna("destroy", NAME, "--yes", env=sky_env).code == 0  # from its own server: gone
+    assert not skypilot.services
