@@ -222,3 +222,34 @@ def test_another_skypilot_server_never_writes_a_leg_off(tuna, fake, skypilot, le
     assert f"{NAME}-spot" in skypilot.services
     assert tuna("destroy", NAME, "--yes", env=sky_env).code == 0  # from its own server: gone
     assert not skypilot.services
+
+
+AWS_CATALOG = """InstanceType,AcceleratorName,AcceleratorCount,vCPUs,MemoryGiB,GpuInfo,Price,SpotPrice,Region,AvailabilityZone
+g6.xlarge,L4,1.0,4.0,16.0,"{'Gpus': [{'Name': 'L4', 'Count': 1, 'MemoryInfo': {'SizeInMiB': 22888}}]}",0.8048,0.3921,us-east-1,use1-az1
+g6.xlarge,L4,1.0,4.0,16.0,"{'Gpus': [{'Name': 'L4', 'Count': 1, 'MemoryInfo': {'SizeInMiB': 22888}}]}",0.8048,0.4102,us-west-2,usw2-az1
+g6.12xlarge,L4,4.0,48.0,192.0,"{'Gpus': [{'Name': 'L4', 'Count': 4, 'MemoryInfo': {'SizeInMiB': 22888}}]}",4.6016,1.9812,us-east-1,use1-az1
+"""
+
+
+def test_spot_prices_come_from_skypilots_catalog_or_say_why_not(tuna, tmp_path):
+    """A catalog on this machine (in SkyPilot's CSV format, where SkyPilot keeps it) is read; one
+    that is not, and cannot be fetched (the proxies point at a closed port), is said so."""
+    from tests.test_router import _free_port
+
+    catalogs = tmp_path / "home" / ".sky" / "catalogs" / "v8" / "aws"
+    catalogs.mkdir(parents=True)
+    (catalogs / "vms.csv").write_text(AWS_CATALOG)
+    closed = f"http://127.0.0.1:{_free_port()}"
+    offline = {"HTTPS_PROXY": closed, "HTTP_PROXY": closed, "https_proxy": closed,
+               "http_proxy": closed}
+    done = tuna("show-gpus", "--spot", "--gpu", "l4", "--spots-cloud", "aws,gcp", "--json",
+                env=offline)
+    assert done.code == 0, done.stderr
+    found = done.json()
+    assert [(o["instance_type"], o["gpus"], o["spot_per_hour"], o["region"])
+            for o in found["spot"]["skyserve"]] == [("g6.xlarge", 1, 0.3921, "us-east-1"),
+                                                    ("g6.12xlarge", 4, 1.9812, "us-east-1")]
+    assert "gcp catalog is not on this machine" in found["unavailable"]["skyserve gcp"]
+    none = tuna("show-gpus", "--spot", "--gpu", "L4", "--spots-cloud", "gcp", env=offline)
+    assert none.code == 1 and "could not be fetched" in none.stdout
+    assert tuna("show-gpus", "--spot").code == 2  # which GPU?

@@ -340,6 +340,11 @@ def run_router(args, out) -> int:
 def _show_gpus_arguments(p) -> None:
     p.add_argument("--gpu", help="one GPU: its offers, cheapest first")
     p.add_argument("--provider", type=lower, help="only this provider's offers")
+    p.add_argument("--spot", action="store_true",
+                   help="spot prices from SkyPilot's catalog for --gpu (the [hybrid] extra; "
+                   "reads the network only to fetch a catalog not yet on this machine)")
+    p.add_argument("--spots-cloud", default="aws", metavar="CLOUDS",
+                   help="with --spot: the clouds, comma-separated")
     json_flag(p)
 
 
@@ -348,6 +353,10 @@ def _show_gpus_arguments(p) -> None:
 def run_show_gpus(args, out) -> int:
     from tuna import prices
 
+    if args.spot:
+        spot = prices.spot_price_list(args.gpu, tuple(filter(None, args.spots_cloud.split(","))))
+        out.show(spot)
+        return 0 if any(spot.offers.values()) else 1
     return out.show(prices.price_list(args.gpu, args.provider))
 
 

@@ -70,6 +70,13 @@ class SkyServeProvider(InferenceProvider):
                                 regions=listed("region"), target_qps=target,
                                 fallback=self.option(request, "spot_fallback") or "none")
 
+    def spot_offers(self, gpu: str, clouds: tuple[str, ...]) -> tuple[list[dict], dict[str, str]]:
+        """The GPU's spot prices per instance type from SkyPilot's catalog, and the clouds whose
+        catalog is not to be had here, with why."""
+        from tuna.providers.skyserve import spot_prices
+
+        return spot_prices.offers(accelerator_name(gpu), clouds)
+
     # --- offline ---------------------------------------------------------------------------
 
     def plan(self, request: DeployRequest) -> Plan:

@@ -1,0 +1,149 @@
+"""The hybrid router's own cost, on loopback (from the repository root):
+
+    uv run --locked --all-extras python benchmarks/router.py
+
+A fake vLLM (tests/fake_openai.py) and the router (tuna/router/) run in processes of their own;
+this process is the client. It reports the latency the router adds to a plain chat completion
+(medians and p90 of requests sent directly and through the router, taking turns) and the
+router's CPU time per streamed answer of 200 SSE events (read from /proc for its process).
+Budgets (issue 23): under 2 ms added per request, under 5 ms CPU per 200-event stream.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BUDGETS = {"added_ms_per_request": 2.0, "cpu_ms_per_200_event_stream": 5.0}
+KEY = "bench-key"
+CHAT = {"model": "Qwen/Qwen3-0.6B", "messages": [{"role": "user", "content": "Hi"}]}
+
+FAKE = """
+import asyncio, sys
+sys.path.insert(0, {root!r})
+from tests.fake_openai import FakeOpenAI
+from aiohttp import web
+fake = FakeOpenAI()
+fake.behaviour.events = 200
+web.run_app(fake.app(), host="127.0.0.1", port={port}, print=None)
+"""
+ROUTER = """
+import sys
+sys.path.insert(0, {root!r})
+from tuna.router.app import serve
+from tuna.router.config import RouterConfig
+serve(RouterConfig(key={key!r}, spot_url={spot!r}, spot_key="", serverless_url={spot!r} + "/v1",
+                   spot_cap=10**6, port={port}, probe_every_s=3600))
+"""
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _start(code: str, port: int) -> subprocess.Popen:
+    process = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT)
+    for _ in range(500):
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return process
+        time.sleep(0.02)
+    raise SystemExit(f"nothing listens on {port}")
+
+
+async def _latencies(session, url: str, headers: dict, count: int) -> list[float]:
+    times = []
+    for _ in range(count):
+        start = time.perf_counter()
+        async with session.post(f"{url}/v1/chat/completions", json=CHAT, headers=headers) as r:
+            await r.read()
+            assert r.status == 200, r.status
+        times.append((time.perf_counter() - start) * 1000)
+    return times
+
+
+async def _streams(session, url: str, headers: dict, count: int) -> None:
+    for _ in range(count):
+        async with session.post(f"{url}/v1/chat/completions", json={**CHAT, "stream": True},
+                                headers=headers) as r:
+            events = (await r.read()).count(b"data: ")
+            assert events == 201, events  # 200 content events and [DONE]
+
+
+async def _measure(spot: str, router: str, router_pid: int, rounds: int, per_round: int,
+                   streams: int) -> dict:
+    import aiohttp
+
+    auth = {"Authorization": f"Bearer {KEY}"}
+    direct, routed = [], []
+    async with aiohttp.ClientSession() as session:
+        # The router learns spot is ready (one probe), then everything warms up.
+        await _latencies(session, router, auth, 20)
+        await _latencies(session, spot, {}, 20)
+        for _ in range(rounds):  # turns, so a busy moment hits both alike
+            direct += await _latencies(session, spot, {}, per_round)
+            routed += await _latencies(session, router, auth, per_round)
+        before = _cpu_seconds(router_pid)
+        await _streams(session, router, auth, streams)
+        cpu_ms = (_cpu_seconds(router_pid) - before) * 1000 / streams
+
+    def p90(values):
+        return statistics.quantiles(values, n=10)[-1]
+
+    return {"requests_each_way": len(direct),
+            "direct_median_ms": statistics.median(direct), "direct_p90_ms": p90(direct),
+            "routed_median_ms": statistics.median(routed), "routed_p90_ms": p90(routed),
+            "added_ms_per_request": statistics.median(routed) - statistics.median(direct),
+            "streams": streams, "cpu_ms_per_200_event_stream": cpu_ms}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=10)
+    parser.add_argument("--per-round", type=int, default=50)
+    parser.add_argument("--streams", type=int, default=200)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    fake_port, router_port = _free_port(), _free_port()
+    spot = f"http://127.0.0.1:{fake_port}"
+    fake = _start(FAKE.format(root=str(ROOT), port=fake_port), fake_port)
+    router = _start(ROUTER.format(root=str(ROOT), key=KEY, spot=spot, port=router_port),
+                    router_port)
+    try:
+        found = asyncio.run(_measure(spot, f"http://127.0.0.1:{router_port}", router.pid,
+                                     args.rounds, args.per_round, args.streams))
+    finally:
+        for process in (router, fake):
+            process.terminate()
+            process.wait(10)
+    verdicts = {name: found[name] <= budget for name, budget in BUDGETS.items()}
+    if args.json:
+        print(json.dumps({**found, "budgets": BUDGETS, "within_budget": verdicts}, indent=2))
+    else:
+        print("| measure | value | budget |\n|---|---|---|")
+        for name, value in found.items():
+            budget = BUDGETS.get(name)
+            mark = "" if budget is None else f"{budget} ({'ok' if verdicts[name] else 'OVER'})"
+            print(f"| {name} | {value:.3f} | {mark} |" if isinstance(value, float)
+                  else f"| {name} | {value} | {mark} |")
+    return 0 if all(verdicts.values()) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
