@@ -43,6 +43,7 @@ class FakeSkyPilot:
         self.requests: dict[str, object] = {}
         self.calls: list[str] = []
         self.refuse_up: str | None = None  # an error message for the next serve/up
+        self.hold_up: threading.Event | None = None  # serve/up waits for it (a slow launch)
         self.endpoints: dict[str, str] = {}  # a service's load balancer, when a test runs one
         self.blobs: dict[str, dict[int, bytes]] = {}  # /upload_v2: blob id -> chunks
         self.uploaded: dict[str, bytes] = {}  # blob id -> the whole zip
@@ -107,6 +108,8 @@ class FakeSkyPilot:
         from sky.server.requests import payloads
 
         self.calls.append(kind)
+        if kind == "up" and self.hold_up is not None:
+            self.hold_up.wait(30)
         with self.lock:
             if kind == "up":
                 body = payloads.ServeUpBody(**payload)

@@ -201,6 +201,10 @@ def test_a_skyserve_router_gets_its_keys_as_secrets_and_the_state_holds_none(
     state = (state_dir / "state.db").read_bytes()
     for value in (secrets["TUNA_ROUTER_KEY"], secrets["TUNA_ROUTER_SPOT_KEY"], API_KEY):
         assert value.encode() not in state and value not in done.stdout + done.stderr
+    remote = tuna("list", "--remote", "--json", env=sky_env).json()
+    assert "skyserve" in remote["searched"]
+    assert {(s["service_name"], s["tracked"]) for s in remote["services"]
+            if s["provider"] == "skyserve"} == {(f"{NAME}-spot", True), (f"{NAME}-router", True)}
     assert tuna("destroy", NAME, "--yes", env=sky_env).code == 0
     assert not skypilot.services
 
@@ -253,3 +257,48 @@ def test_spot_prices_come_from_skypilots_catalog_or_say_why_not(tuna, tmp_path):
     none = tuna("show-gpus", "--spot", "--gpu", "L4", "--spots-cloud", "gcp", env=offline)
     assert none.code == 1 and "could not be fetched" in none.stdout
     assert tuna("show-gpus", "--spot").code == 2  # which GPU?
+
+
+def test_ctrl_c_during_the_spot_launch_leaves_records_destroy_follows(tuna_env, tuna, fake,
+                                                                      skypilot, sky_env,
+                                                                      state_dir, tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import threading
+    import time
+
+    skypilot.hold_up = threading.Event()
+    process = subprocess.Popen([sys.executable, "-m", "tuna", *DEPLOY, "--router", "local"],
+                               env={**tuna_env, **sky_env}, cwd=tmp_path, text=True,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 60
+    while "up" not in skypilot.calls and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert "up" in skypilot.calls, "tuna never reached sky serve up"
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=20)
+    skypilot.hold_up.set()  # the launch goes on server-side, as SkyPilot's would
+    assert process.returncode == 130 and "Traceback" not in stderr
+    assert f"`tuna destroy {NAME}` removes them all" in stderr
+    records = _records(state_dir)
+    assert records[f"{NAME}-spot"][0] == "skyserve"  # recorded before `sky serve up`
+    assert records[NAME][1] != "destroyed"
+    for _ in range(100):  # the held launch completes on the stand-in
+        if f"{NAME}-spot" in skypilot.services:
+            break
+        time.sleep(0.02)
+    done = tuna("destroy", NAME, "--yes", env=sky_env)
+    assert done.code == 0, done.stderr
+    assert {status for _, status in _records(state_dir).values()} == {"destroyed"}
+    assert not skypilot.services and fake.model_named(f"{NAME}-serverless") is None
+
+
+@pytest.mark.parametrize("provider, extra", [("runpod", ()), ("modal", ("--public",)),
+                                             ("cloudrun", ("--public", "--gcp-project", "p"))])
+def test_every_serverless_provider_renders_as_a_hybrid_leg(tuna, tmp_path, provider, extra):
+    done = tuna("deploy", "--model", "Qwen/Qwen3-0.6B", "--gpu", "L4", "--hybrid",
+                "--serverless-provider", provider, *extra, "--dry-run", "out", "--json")
+    assert done.code == 0, done.stderr
+    providers = [leg["provider"] for leg in done.json()["legs"]]
+    assert providers == [provider, "skyserve", "skyserve"]

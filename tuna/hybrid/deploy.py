@@ -143,7 +143,8 @@ def deploy(store: StateStore, request: DeployRequest, settings: HybridSettings,
     try:
         return _deploy_legs(store, parent, request, settings, spot, spot_check, ui,
                             wait_timeout, skip_model_check)
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, Interrupted):
+        # A leg's own hint would name only that leg: the parent follows them all.
         raise Interrupted(f"interrupted; legs of {name} may still be deploying: `tuna status "
                           f"{name}` shows them, `tuna destroy {name}` removes them all") from None
 
