@@ -32,6 +32,10 @@ class Rig:
         return self.client.post(f"{self.url}/v1/chat/completions", json=body,
                                 headers={"Authorization": f"Bearer {key}"})
 
+    async def metrics(self) -> str:
+        async with self.client.get(f"{self.url}/metrics") as answer:
+            return await answer.text()
+
     async def chat(self, body=CHAT) -> tuple[int, str, str]:
         async with self.post(body) as answer:
             return answer.status, answer.headers.get("X-Tuna-Leg", ""), await answer.text()
@@ -120,7 +124,7 @@ def test_a_spot_failure_before_the_first_byte_is_retried_once_on_serverless(fail
             assert (status, leg) == (200, "serverless") and json.loads(text)["choices"]
             assert len(r.serverless.seen) == 1
             assert not r.router.health.ready  # spot is marked down until a probe passes
-            metrics = await (await r.client.get(f"{r.url}/metrics")).text()
+            metrics = await r.metrics()
             assert 'tuna_router_failovers_total{from_leg="spot"} 1.0' in metrics
             assert 'tuna_router_requests_total{leg="serverless",outcome="ok"} 1.0' in metrics
     run(scenario)
@@ -192,7 +196,7 @@ def test_a_stream_cut_after_the_first_byte_is_an_error_to_the_client_and_not_ret
                 async with r.post({**CHAT, "stream": True}) as answer:
                     await answer.read()
             assert r.serverless.seen == []
-            metrics = await (await r.client.get(f"{r.url}/metrics")).text()
+            metrics = await r.metrics()
             assert 'tuna_router_requests_total{leg="spot",outcome="cut"} 1.0' in metrics
     run(scenario)
 

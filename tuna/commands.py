@@ -27,7 +27,7 @@ def command(name: str, help: str, example: str, arguments,
     return declare
 
 
-def _store():
+def state_store():
     from tuna.state import StateStore
 
     return StateStore()
@@ -94,24 +94,10 @@ def _deploy_arguments(p) -> None:
     p.add_argument("--timeout", type=duration, default=DEFAULT_TIMEOUT,
                    help="how long to wait for readiness, e.g. 900s, 30m")
     json_flag(p)
-    _hybrid_arguments(p)
+    from tuna.commands_hybrid import hybrid_arguments
+
+    hybrid_arguments(p)
     provider_option_groups(p)
-
-
-def _hybrid_arguments(p) -> None:
-    from tuna.hybrid import ROUTERS, HybridSettings
-
-    group = p.add_argument_group("hybrid (a spot fleet on SkyServe and the serverless "
-                                 "deployment behind one router; needs the [hybrid] extra)")
-    group.add_argument("--hybrid", action="store_true",
-                       help="deploy the serverless leg, a spot fleet and a router")
-    group.add_argument("--router", choices=ROUTERS, default=default(HybridSettings, "router"),
-                       help="where the router runs: its own small SkyServe service, or "
-                       "`tuna router serve NAME` on this machine")
-    for flag in ("--spot-min-replicas", "--spot-max-replicas"):
-        group.add_argument(flag, type=whole_number,
-                           default=default(HybridSettings, flag[2:].replace("-", "_")),
-                           help=f"spot replicas at {'least' if 'min' in flag else 'most'}")
 
 
 def _vllm_version(p, prefix: str = "") -> None:
@@ -160,7 +146,9 @@ def run_deploy(args, out) -> int:
 
     request = _request(args)
     if args.hybrid:
-        return _run_hybrid(args, request, out)
+        from tuna.commands_hybrid import run_hybrid
+
+        return run_hybrid(args, request, out)
     hybrid_only = [flag for flag, given in (("--router", args.router != "skyserve"),
                                            ("--spot-min-replicas", args.spot_min_replicas),
                                            ("--spot-max-replicas", args.spot_max_replicas != 2))
@@ -174,27 +162,10 @@ def run_deploy(args, out) -> int:
                                               skip_model_check=args.skip_model_check))
         if args.force:
             raise UsageError("--force goes with --dry-run")
-        return out.show(deploying.deploy(_store(), request, args.serverless_provider, events,
+        return out.show(deploying.deploy(state_store(), request, args.serverless_provider, events,
                                          None if args.no_wait else args.timeout, args.update,
                                          replace_model=args.yes,
                                          skip_model_check=args.skip_model_check))
-
-
-def _run_hybrid(args, request, out) -> int:
-    from tuna.hybrid import HybridSettings, deploy
-
-    settings = HybridSettings(args.serverless_provider or "", args.router, args.spot_min_replicas,
-                              args.spot_max_replicas)
-    if args.update:
-        raise UsageError("--update of a hybrid service is not supported yet: update a leg, "
-                         "e.g. `tuna deploy --update --service-name NAME-serverless ...`")
-    with out.deploy_events() as events:
-        if args.dry_run is not None:
-            return out.show(deploy.dry_run(request, settings, args.dry_run or None, args.force,
-                                           events, skip_model_check=args.skip_model_check))
-        return out.show(deploy.deploy(_store(), request, settings, events,
-                                      None if args.no_wait else args.timeout,
-                                      skip_model_check=args.skip_model_check))
 
 
 # --- inspect ---------------------------------------------------------------------------------
@@ -209,7 +180,7 @@ def _service_arguments(p) -> None:
 def run_status(args, out) -> int:
     from tuna import lifecycle
 
-    return out.show(lifecycle.status(_store(), args.service_name))
+    return out.show(lifecycle.status(state_store(), args.service_name))
 
 
 def _list_arguments(p) -> None:
@@ -226,10 +197,10 @@ def run_list(args, out) -> int:
     from tuna import lifecycle
 
     if args.remote:
-        listing = lifecycle.remote_listing(_store())
+        listing = lifecycle.remote_listing(state_store())
         out.show(listing)
         return 0 if listing.searched else 1  # nothing searched is not "nothing runs"
-    return out.show(lifecycle.listing(_store(), args.all))
+    return out.show(lifecycle.listing(state_store(), args.all))
 
 
 def _wait_arguments(p) -> None:
@@ -245,7 +216,7 @@ def run_wait(args, out) -> int:
     from tuna import lifecycle
 
     with out.deploy_events() as events:
-        return out.show(lifecycle.wait(_store(), args.service_name, events, args.timeout))
+        return out.show(lifecycle.wait(state_store(), args.service_name, events, args.timeout))
 
 
 @command("cost", "estimate what a service has cost so far",
@@ -253,7 +224,7 @@ def run_wait(args, out) -> int:
 def run_cost(args, out) -> int:
     from tuna import lifecycle
 
-    return out.show(lifecycle.estimate_cost(_store(), args.service_name))
+    return out.show(lifecycle.estimate_cost(state_store(), args.service_name))
 
 
 def _logs_arguments(p) -> None:
@@ -273,7 +244,7 @@ def run_logs(args, out) -> int:
 
     since_ms = int((time.time() - args.since) * 1000)
     try:
-        for line in lifecycle.logs(_store(), args.service_name, since_ms, args.follow):
+        for line in lifecycle.logs(state_store(), args.service_name, since_ms, args.follow):
             out.log_line(line)
     except KeyboardInterrupt:
         if not args.follow:
@@ -297,7 +268,7 @@ def run_destroy(args, out) -> int:
 
     if bool(args.service_name) == args.all:
         raise UsageError("tuna destroy: name one service (`tuna destroy NAME`) or pass --all")
-    store = _store()
+    store = state_store()
     remote = lifecycle.untracked(store, args.service_name) if args.service_name else None
     if remote:  # tuna made it (its labels say so), but the local state does not know it
         if not args.yes and not out.confirm(f"{remote.service_name} is a {remote.provider} "
@@ -314,25 +285,6 @@ def run_destroy(args, out) -> int:
         raise report.failed[args.service_name]
     out.show(report)
     return 1 if report.failed else 0
-
-
-def _router_arguments(p) -> None:
-    p.add_argument("action", choices=["serve"], help="serve: run the router here")
-    service_flag(p)
-    p.add_argument("--host", default="127.0.0.1", help="address to listen on")
-    p.add_argument("--port", type=whole_number, default=8080, help="port to listen on")
-
-
-@command("router", "run a hybrid service's router on this machine (`--router local`)",
-         "tuna router serve qwen3-0-6b --port 8080", _router_arguments, STATE)
-def run_router(args, out) -> int:
-    from tuna.hybrid import local_router
-
-    try:
-        local_router.serve(_store(), args.service_name, args.host, args.port, out.note)
-    except KeyboardInterrupt:
-        pass  # Ctrl-C is how it ends
-    return 0
 
 
 # --- catalog and checks ----------------------------------------------------------------------
@@ -398,3 +350,7 @@ def run_check(args, out) -> int:
                          "(see `tuna check --help`)")
     out.show(report)
     return 0 if report.ok else 1
+
+
+# Commands declared elsewhere register themselves on import.
+from tuna import commands_hybrid  # noqa: E402,F401

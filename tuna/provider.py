@@ -18,7 +18,7 @@ from tuna.models import (Check, DeploymentResult, DeployRequest, Feature, LogLin
                          RemoteService, ServiceStatus)
 
 __all__ = ["InferenceProvider", "Feature", "Limit", "Option", "Quantity", "Preflight",
-           "DeployEvents", "RemoteService", "refusal", "chat_example", "TP_SIZE", "MAX_MODEL_LEN", "QUANTIZATION", "CONCURRENCY", "MAX_REPLICAS",
+           "DeployEvents", "RemoteService", "refusal", "require_same_location", "chat_example", "TP_SIZE", "MAX_MODEL_LEN", "QUANTIZATION", "CONCURRENCY", "MAX_REPLICAS",
            "SCALE_DOWN_DELAY"]
 
 
@@ -29,6 +29,16 @@ def chat_example(base_url: str, model: str, *headers: str, note: str = "") -> st
     body = f'{{"model": "{model}", "messages": [{{"role": "user", "content": "Hello"}}]}}'
     return (f"curl {base_url}/chat/completions \\\n  {sent} \\\n  -d '{body}'"
             + (f"\n({note})" if note else ""))
+
+
+def require_same_location(record, here: dict[str, str], where: Callable[[dict], str]) -> None:
+    """Only the record's own location may write its service off: an answer from anywhere else
+    (another workspace, another API server) raises instead, naming both."""
+    from tuna.errors import ProviderError
+
+    if record.location and here != record.location:
+        raise ProviderError(f"{record.service_name} lives in {where(record.location)}, but this "
+                            f"client reaches {where(here)}: nothing is written off")
 
 
 def refusal(provider: str, subject: str, reason: str) -> str:

@@ -10,7 +10,7 @@ from tuna.errors import ProviderError
 from tuna.models import (Check, DeploymentResult, DeployRequest, LogLine, Plan, Record,
                          RemoteService, ServiceStatus, Status)
 from tuna.provider import (SCALE_DOWN_DELAY, TP_SIZE, DeployEvents, InferenceProvider, Limit,
-                           Option, Preflight, chat_example)
+                           Option, Preflight, chat_example, require_same_location)
 # remote imports the modal SDK itself, only when a call needs it.
 from tuna.providers.modal import remote, render
 
@@ -196,13 +196,8 @@ class ModalProvider(InferenceProvider):
 
     def _same_location(self, record: Record) -> None:
         """Only the record's own workspace may say its app is gone."""
-        here = remote.location()
-        if record.location and here != record.location:
-            raise ProviderError(
-                f"{record.service_name} lives in Modal workspace "
-                f"{record.location.get('workspace')} ({record.location.get('server_url')}), but "
-                f"the token is for {here['workspace']} ({here['server_url']}): nothing is "
-                "written off")
+        require_same_location(record, remote.location(), lambda where: (
+            f"Modal workspace {where.get('workspace')} ({where.get('server_url')})"))
 
     def status(self, record: Record) -> ServiceStatus:
         app_id, name = self._app_id(record), render.app_name(record.request)

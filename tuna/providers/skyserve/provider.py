@@ -12,7 +12,8 @@ from tuna import keys, waiting
 from tuna.errors import ProviderError
 from tuna.models import (Check, DeploymentResult, DeployRequest, Feature, LogLine, Plan, Record,
                          RemoteService, Scaling, ServiceStatus, Status)
-from tuna.provider import DeployEvents, InferenceProvider, Option, Preflight
+from tuna.provider import (DeployEvents, InferenceProvider, Option, Preflight,
+                           require_same_location)
 from tuna.providers.skyserve import remote, render, sky_client
 
 DOWN_TIMEOUT_S = 600.0
@@ -195,13 +196,8 @@ class SkyServeProvider(InferenceProvider):
 
     def _same_location(self, record: Record) -> None:
         """Only the record's own API server and user may say its service is gone."""
-        here = remote.location()
-        if record.location and here != record.location:
-            raise ProviderError(
-                f"{record.service_name} lives on SkyPilot API server "
-                f"{record.location.get('api_server')} (user {record.location.get('user')}), but "
-                f"this client reaches {here['api_server']} (user {here['user']}): nothing is "
-                "written off")
+        require_same_location(record, remote.location(), lambda where: (
+            f"SkyPilot API server {where.get('api_server')} (user {where.get('user')})"))
 
     def status(self, record: Record) -> ServiceStatus:
         name = record.service_name
