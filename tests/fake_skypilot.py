@@ -26,6 +26,7 @@ class Service:
     script: list[str]  # statuses, one per status read; the last one stays
     version: int = 1
     reads: int = 0
+    upgrade_reads: int = 0  # blue-green: reads until the new version's replica is ready
     down: bool = False
     replicas: list[dict] = field(default_factory=list)
 
@@ -65,6 +66,10 @@ class FakeSkyPilot:
         from sky.serve import serve_state
 
         status = service.status
+        if service.upgrade_reads:  # the old version serves meanwhile
+            service.upgrade_reads -= 1
+            if not service.upgrade_reads:
+                service.replicas = []
         if status == "READY" and not service.replicas:
             service.replicas = [{"replica_id": 1, "name": f"{service.name}-1", "status": "READY",
                                  "version": service.version,
@@ -130,6 +135,7 @@ class FakeSkyPilot:
                         f"Service {body.service_name!r} does not exist."))
                 service.version += 1
                 service.task = body.task
+                service.upgrade_reads = 2
                 return self._finish("serve.update", body, None)
             if kind == "status":
                 body = payloads.ServeStatusBody(**payload)

@@ -302,3 +302,54 @@ def test_every_serverless_provider_renders_as_a_hybrid_leg(tuna, tmp_path, provi
     assert done.code == 0, done.stderr
     providers = [leg["provider"] for leg in done.json()["legs"]]
     assert providers == [provider, "skyserve", "skyserve"]
+
+
+def test_an_update_rolls_both_legs_behind_the_same_endpoints(tuna, fake, skypilot, legs, sky_env,
+                                                             state_dir):
+    _loop, spot, _serverless = legs
+    skypilot.endpoints[f"{NAME}-spot"] = spot.url
+    assert tuna(*DEPLOY, "--router", "local", "--min-replicas", "1", env=sky_env).code == 0
+    model = fake.model_named(f"{NAME}-serverless")
+    before = set(model.deployments)
+    moved = tuna(*DEPLOY, "--router", "skyserve", "--update", env=sky_env)
+    assert moved.code == 2 and "cannot move it" in moved.stderr
+    done = tuna(*DEPLOY, "--router", "local", "--min-replicas", "1", "--spot-max-replicas", "3",
+                "--max-model-len", "8192", "--update", env=sky_env)
+    assert done.code == 0, done.stderr
+    assert set(fake.model_named(f"{NAME}-serverless").deployments) > before  # a new deployment
+    service = skypilot.services[f"{NAME}-spot"]
+    assert service.version == 2 and "--max-model-len 8192" in service.task
+    assert "max_replicas: 3" in service.task
+    status = tuna("status", NAME, "--json", env=sky_env).json()
+    assert status["status"] == "active" and status["hybrid"]["spot_max_replicas"] == 3
+    assert tuna("destroy", NAME, "--yes", env=sky_env).code == 0
+
+
+def test_cost_splits_the_legs_and_the_fleets_on_demand_fallback(state_dir, monkeypatch):
+    """Observations as status records them; the estimate integrates each leg's."""
+    from tuna.hybrid import manage
+    from tuna.lifecycle import StatusReport
+    from tuna.models import DeployRequest, Record, Status
+    from tuna.state import StateStore
+
+    store = StateStore(state_dir)
+    request = DeployRequest("Qwen/Qwen3-0.6B", "L4", service_name=NAME)
+    parent = store.create(Record(NAME, "hybrid", Status.ACTIVE, request,
+                                 hybrid={"serverless_provider": "baseten"}))
+    legs = {}
+    for leg, provider in (("serverless", "baseten"), ("spot", "skyserve")):
+        legs[leg] = store.create(Record(f"{NAME}-{leg}", provider, Status.ACTIVE, request,
+                                        parent_id=parent.id))
+    start = legs["spot"].created_at
+    store.observe(legs["serverless"], 1, 0.85, at=start)
+    store.observe(legs["spot"], 2, None, at=start, on_demand_replicas=0)
+    store.observe(legs["spot"], 2, None, at=start + 1800, on_demand_replicas=1)  # a preemption
+    monkeypatch.setattr("time.time", lambda: start + 3600)
+    reports = {leg: StatusReport(store.get(record.service_name), None)
+               for leg, record in legs.items()}
+    found = manage.cost(store, manage.HybridStatus(parent, reports))
+    assert found.estimates["serverless"].estimated_usd == pytest.approx(0.85, rel=1e-3)
+    hours, why = found.unpriced["spot"]
+    assert hours == pytest.approx(2.0, rel=1e-3) and "SkyPilot" in why  # 2 replicas, 1 h
+    assert found.on_demand_hours == pytest.approx(0.5, rel=1e-3)
+    assert "0.50 of them on-demand fallback" in "\n".join(found.lines())

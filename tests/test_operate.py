@@ -125,7 +125,7 @@ def test_cost_command(tuna, fake, state_dir):
     with sqlite3.connect(state_dir / "state.db") as db:
         db.execute("UPDATE services SET created_at = created_at - 7200")
         db.execute("DELETE FROM observations")
-        db.execute("INSERT INTO observations SELECT id, created_at, 1, 0.85 FROM services")
+        db.execute("INSERT INTO observations SELECT id, created_at, 1, 0.85, NULL FROM services")
     done = tuna("cost", "--service-name", "qwen3-0-6b", "--json")
     assert done.code == 0, done.stderr
     result = done.json()

@@ -146,3 +146,17 @@ def test_an_unreachable_server_is_a_failed_check_not_a_crash(monkeypatch, tmp_pa
 def test_what_it_cannot_do_yet_is_refused_by_name():
     with pytest.raises(UsageError, match="skyserve does not support deployment logs"):
         SkyServeProvider().require(Feature.LOGS)
+
+
+def test_an_update_is_blue_green_and_waits_for_the_new_versions_replica(skypilot):
+    provider = SkyServeProvider()
+    _result, record, _events = _deploy(provider, _request())
+    changed = _request(max_model_len=8192)
+    events = Events()
+    result = provider.deploy(provider.plan(changed), events, 30.0, update=record)
+    assert skypilot.calls.count("update") == 1 and skypilot.services["q-spot"].version == 2
+    assert "UPDATING" in events.statuses  # READY on the old version did not end the wait
+    assert result.status is Status.ACTIVE
+    assert "--max-model-len 8192" in skypilot.services["q-spot"].task
+    replicas = provider.status(record).details["replicas"]
+    assert replicas == ["1: READY"] and skypilot.services["q-spot"].replicas[0]["version"] == 2

@@ -150,23 +150,36 @@ def test_a_version_1_database_is_migrated_with_its_records_and_observations(tmp_
                                                                        Status.PENDING]
 
 
+V2_SCHEMA = """
+CREATE TABLE services (id INTEGER PRIMARY KEY AUTOINCREMENT, service_name TEXT NOT NULL,
+    provider TEXT NOT NULL, status TEXT NOT NULL, request TEXT NOT NULL,
+    provider_ids TEXT NOT NULL DEFAULT '{}', location TEXT NOT NULL DEFAULT '{}',
+    candidate_request TEXT, endpoint_url TEXT, error TEXT, created_at REAL NOT NULL,
+    updated_at REAL NOT NULL);
+CREATE UNIQUE INDEX one_live_service_per_name ON services (service_name)
+    WHERE status != 'destroyed';
+CREATE TABLE observations (service_id INTEGER NOT NULL REFERENCES services (id),
+    at REAL NOT NULL, active_replicas INTEGER NOT NULL, replica_price_per_hour REAL);
+CREATE INDEX observations_by_service ON observations (service_id, at);
+"""
+
+
 def test_a_version_2_database_gains_hybrid_legs_keeping_its_records(tmp_path):
     from dataclasses import replace
 
-    from tuna import state
-
     with sqlite3.connect(tmp_path / "state.db") as db:
-        v2 = state._SCHEMA.replace(",\n    -- A hybrid service's legs point at its row, which holds "
-                                   "the hybrid settings.\n    parent_id INTEGER REFERENCES services "
-                                   "(id),\n    hybrid TEXT\n", "\n")
+        v2 = V2_SCHEMA
         assert "parent_id" not in v2
         db.executescript(v2)
         db.execute("INSERT INTO services (service_name, provider, status, request, created_at, "
                    "updated_at) VALUES ('svc', 'baseten', 'active', ?, 1000, 2000)",
                    (__import__("json").dumps(record().request.to_json()),))
+        db.execute("INSERT INTO observations VALUES (1, 1500, 1, 0.85)")
         db.execute("PRAGMA user_version = 2")
     store = StateStore(tmp_path)
     (old,) = store.list()
+    assert store.observations(old) == [(1500.0, 1, 0.85)]
+    assert store.on_demand_observations(old) == [(1500.0, 0)]
     assert (old.service_name, old.parent_id, old.hybrid) == ("svc", None, None)
     parent = store.create(replace(record(), service_name="hy", provider="hybrid",
                                   hybrid={"router": "local"}))

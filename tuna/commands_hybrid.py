@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from tuna.cli_parser import default, service_flag, whole_number
 from tuna.commands import STATE, state_store, command
-from tuna.errors import UsageError
 
 
 def hybrid_arguments(p) -> None:
@@ -28,10 +27,12 @@ def run_hybrid(args, request, out) -> int:
 
     settings = HybridSettings(args.serverless_provider or "", args.router, args.spot_min_replicas,
                               args.spot_max_replicas)
-    if args.update:
-        raise UsageError("--update of a hybrid service is not supported yet: update a leg, "
-                         "e.g. `tuna deploy --update --service-name NAME-serverless ...`")
     with out.deploy_events() as events:
+        if args.update and args.dry_run is None:
+            return out.show(deploy.update(state_store(), request, settings, events,
+                                          None if args.no_wait else args.timeout,
+                                          replace_model=args.yes,
+                                          skip_model_check=args.skip_model_check))
         if args.dry_run is not None:
             return out.show(deploy.dry_run(request, settings, args.dry_run or None, args.force,
                                            events, skip_model_check=args.skip_model_check))

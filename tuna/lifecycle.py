@@ -145,7 +145,8 @@ def status(store: StateStore, service_name: str) -> StatusReport:
     record = _reconcile(store, record, remote)
     if remote.active_replicas is None or not record.is_live:
         return StatusReport(record, remote)
-    store.observe(record, remote.active_replicas, cost.replica_price(record))
+    store.observe(record, remote.active_replicas, cost.replica_price(record),
+                  on_demand_replicas=remote.details.get("on_demand_replicas"))
     return StatusReport(record, remote, cost.burn_rate(record, remote.active_replicas))
 
 

@@ -42,7 +42,8 @@ CREATE TABLE observations (
     service_id INTEGER NOT NULL REFERENCES services (id),
     at REAL NOT NULL,
     active_replicas INTEGER NOT NULL,
-    replica_price_per_hour REAL  -- NULL: unknown (version 1), priced at the record's GPU
+    replica_price_per_hour REAL,  -- NULL: unknown (version 1), priced at the record's GPU
+    on_demand_replicas INTEGER  -- of active_replicas, a spot fleet's on-demand fallback
 );
 CREATE INDEX observations_by_service ON observations (service_id, at);
 """
@@ -58,7 +59,7 @@ INSERT INTO services (service_name, provider, status, request, provider_ids, end
                       created_at, updated_at)
     SELECT service_name, provider, status, request, provider_ids, endpoint_url, error, created_at,
            updated_at FROM services_v1;
-INSERT INTO observations SELECT s.id, o.at, o.active_replicas, NULL FROM observations_v1 o
+INSERT INTO observations SELECT s.id, o.at, o.active_replicas, NULL, NULL FROM observations_v1 o
     JOIN services s USING (service_name);
 DROP TABLE observations_v1;
 DROP TABLE services_v1;
@@ -68,6 +69,7 @@ DROP TABLE services_v1;
 _FROM_V2 = """
 ALTER TABLE services ADD COLUMN parent_id INTEGER REFERENCES services (id);
 ALTER TABLE services ADD COLUMN hybrid TEXT;
+ALTER TABLE observations ADD COLUMN on_demand_replicas INTEGER;
 """
 
 
@@ -251,7 +253,8 @@ class StateStore:
     def update(self, key: int | str, *, status: Status | None = None,
                provider_ids: dict[str, str | None] | None = None, endpoint_url: str | None = None,
                error: str | None = None, request: DeployRequest | None = None,
-               candidate: DeployRequest | None | object = KEEP) -> Record:
+               candidate: DeployRequest | None | object = KEEP,
+               hybrid: dict | None = None) -> Record:
         """Change some fields of a record (by id, or by name: the current one). Provider ids are
         merged into the stored ones (None removes one). The read and the write are one
         transaction, so concurrent updates do not lose each other's ids. A destroyed record is
@@ -270,16 +273,18 @@ class StateStore:
                     endpoint_url=endpoint_url or current.endpoint_url,
                     error=error,
                     candidate=current.candidate if candidate is KEEP else candidate,
+                    hybrid=hybrid or current.hybrid,
                     updated_at=time.time(),
                 )
                 conn.execute(
                     "UPDATE services SET status = ?, request = ?, provider_ids = ?, "
-                    "endpoint_url = ?, error = ?, candidate_request = ?, updated_at = ? "
-                    "WHERE id = ?",
+                    "endpoint_url = ?, error = ?, candidate_request = ?, hybrid = ?, "
+                    "updated_at = ? WHERE id = ?",
                     (changed.status.value, json.dumps(changed.request.to_json()),
                      json.dumps(changed.provider_ids), changed.endpoint_url, changed.error,
                      changed.candidate and json.dumps(changed.candidate.to_json()),
-                     changed.updated_at, current.id),
+                     changed.hybrid and json.dumps(changed.hybrid), changed.updated_at,
+                     current.id),
                 )
         except sqlite3.Error as exc:
             raise self._fail(exc) from None
@@ -300,16 +305,24 @@ class StateStore:
         rows = self._run("SELECT * FROM services WHERE parent_id = ? ORDER BY id", (parent.id,))
         return [_from_row(row) for row in rows]
 
-    def observe(self, record: Record, active_replicas: int, replica_price_per_hour: float,
-                at: float | None = None) -> None:
-        """Remember how many replicas were running and what one cost then, for cost estimates."""
+    def observe(self, record: Record, active_replicas: int,
+                replica_price_per_hour: float | None, at: float | None = None,
+                on_demand_replicas: int | None = None) -> None:
+        """Remember how many replicas were running (of them, how many a spot fleet ran on
+        demand) and what one cost then, for cost estimates."""
         if self.read_only:
             return  # an observation is a nicety; a read-only store still answers status
-        self._run("INSERT INTO observations VALUES (?, ?, ?, ?)",
+        self._run("INSERT INTO observations VALUES (?, ?, ?, ?, ?)",
                   (record.id, time.time() if at is None else at, active_replicas,
-                   replica_price_per_hour))
+                   replica_price_per_hour, on_demand_replicas))
 
     def observations(self, record: Record) -> list[tuple[float, int, float | None]]:
         rows = self._run("SELECT at, active_replicas, replica_price_per_hour FROM observations "
                          "WHERE service_id = ? ORDER BY at", (record.id,))
         return [(row["at"], row["active_replicas"], row["replica_price_per_hour"]) for row in rows]
+
+    def on_demand_observations(self, record: Record) -> list[tuple[float, int]]:
+        """(at, on-demand replicas) as a spot fleet reported them; unknown counts as 0."""
+        rows = self._run("SELECT at, on_demand_replicas FROM observations WHERE service_id = ? "
+                         "ORDER BY at", (record.id,))
+        return [(row["at"], row["on_demand_replicas"] or 0) for row in rows]

@@ -185,3 +185,36 @@ def _deploy_legs(store, parent, request, settings, spot, spot_check, ui, wait_ti
     parent = store.update(parent.id, status=Status.ACTIVE if serving else Status.DEPLOYING,
                           endpoint_url=endpoint)
     return HybridDeployed(parent, legs, hint)
+
+
+def update(store: StateStore, request: DeployRequest, settings: HybridSettings,
+           ui: DeployEvents, wait_timeout: float | None, replace_model: bool = False,
+           skip_model_check: bool = False) -> HybridDeployed:
+    """A new version behind the same endpoints: the serverless leg through its provider's own
+    update, the fleet through SkyServe's blue-green update; the router is left as it is (its
+    legs' endpoints do not change)."""
+    name = request.service_name
+    parent = store.require(name)
+    if parent.provider != PROVIDER or not parent.is_live:
+        raise UsageError(f"--update --hybrid needs a live hybrid service named {name!r}")
+    was = HybridSettings.from_json(parent.hybrid)
+    if settings.router != was.router:
+        raise UsageError(f"{name}'s router runs {was.router}; --update cannot move it "
+                         "(destroy and deploy again)")
+    settings = replace(settings, serverless_provider=was.serverless_provider)
+    legs = {record.service_name: record for record in store.legs(parent)}
+    spot_record = legs.get(leg_name(name, "spot"))
+    if spot_record is None or not spot_record.is_live:
+        raise UsageError(f"{name} has no live spot leg to update; destroy it and deploy again")
+    spot = registry.load(SPOT_PROVIDER)
+    spot.fleet(_spot_request(request, request, settings))
+    serverless = deploying.deploy(store, _serverless_request(request),
+                                  was.serverless_provider, ui, wait_timeout, update=True,
+                                  replace_model=replace_model, skip_model_check=skip_model_check)
+    spot_plan = spot.plan(_spot_request(serverless.plan.request, request, settings))
+    spot.validate(spot_plan)
+    fleet = deploying.run_recorded(store, spot, spot_plan, ui, wait_timeout,
+                                   spot.preflight(spot_plan.request, spot_record),
+                                   previous=spot_record)
+    parent = store.update(parent.id, request=request, hybrid=settings.to_json())
+    return HybridDeployed(parent, {"serverless": serverless.result, "spot": fleet})

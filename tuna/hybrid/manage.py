@@ -138,6 +138,7 @@ class HybridCost:
     status: HybridStatus
     estimates: dict[str, object]  # leg -> cost.CostEstimate
     unpriced: dict[str, tuple[float, str]]  # leg -> (replica-hours observed, why no price)
+    on_demand_hours: float = 0.0  # of the spot leg's, its on-demand fallback's
 
     @property
     def total_usd(self) -> float:
@@ -148,6 +149,7 @@ class HybridCost:
                 "legs": {leg: estimate.to_json() for leg, estimate in self.estimates.items()},
                 "unpriced": {leg: {"replica_hours": round(hours, 4), "why": why}
                              for leg, (hours, why) in self.unpriced.items()},
+                "spot_on_demand_fallback_hours": round(self.on_demand_hours, 4),
                 "estimated_usd": round(self.total_usd, 4)}
 
     def lines(self) -> list[str]:
@@ -157,15 +159,19 @@ class HybridCost:
             out.append(f"  {leg:<10} ${estimate.estimated_usd:.2f} "
                        f"(${estimate.replica_price_per_hour:.2f}/hour a replica)")
         for leg, (hours, why) in self.unpriced.items():
-            out.append(f"  {leg:<10} {hours:.2f} replica-hours observed, not priced: {why}")
+            fallback = (f" ({self.on_demand_hours:.2f} of them on-demand fallback)"
+                        if leg == "spot" and self.on_demand_hours else "")
+            out.append(f"  {leg:<10} {hours:.2f} replica-hours observed{fallback}, not priced: "
+                       f"{why}")
         out.append(f"  priced total: ${self.total_usd:.2f}"
                    + (" (plus the unpriced legs above)" if self.unpriced else ""))
         return out
 
 
-def replica_hours(observations: list[tuple[float, int, float | None]], until: float) -> float:
+def replica_hours(observations: list[tuple], until: float) -> float:
+    """Replicas held from each observation to the next (or `until`), in hours."""
     ends = [at for at, *_ in observations[1:]] + [until]
-    return sum(replicas * max(0.0, end - at) for (at, replicas, _), end in
+    return sum(replicas * max(0.0, end - at) for (at, replicas, *_), end in
                zip(observations, ends)) / 3600
 
 
@@ -174,7 +180,7 @@ def cost(store: StateStore, report: HybridStatus) -> HybridCost:
 
     from tuna import cost as costs
 
-    estimates, unpriced = {}, {}
+    estimates, unpriced, on_demand = {}, {}, 0.0
     for leg, leg_report in report.legs.items():
         record = leg_report.record
         seen = store.observations(record)
@@ -183,4 +189,6 @@ def cost(store: StateStore, report: HybridStatus) -> HybridCost:
         except TunaError as no_price:
             until = time.time() if record.is_live else record.updated_at
             unpriced[leg] = (replica_hours(seen, until), str(no_price))
-    return HybridCost(report, estimates, unpriced)
+            if leg == "spot":
+                on_demand = replica_hours(store.on_demand_observations(record), until)
+    return HybridCost(report, estimates, unpriced, on_demand)

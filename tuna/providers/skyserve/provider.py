@@ -34,7 +34,7 @@ def accelerator_name(gpu: str) -> str:
 
 class SkyServeProvider(InferenceProvider):
     name = "skyserve"
-    unsupported = {Feature.LOGS: NOT_YET.format("logs"), Feature.UPDATE: NOT_YET.format("update")}
+    unsupported = {Feature.LOGS: NOT_YET.format("logs")}
     options = (
         Option("--spots-cloud", "the clouds to run spot replicas on, comma-separated (default "
                "aws)", "CLOUDS"),
@@ -137,10 +137,29 @@ class SkyServeProvider(InferenceProvider):
         values = {render.SPOT_KEY: keys.make(name)}
         if request.hf_secret:
             values["HF_TOKEN"] = os.environ["HF_TOKEN"]
+        if update is not None:
+            return self._update(plan, values, events, wait_timeout)
         endpoint = self._up(plan, values, events)
         if wait_timeout is None:
             return self._result(request, Status.DEPLOYING, endpoint, None)
         return self._wait(request, events, wait_timeout)
+
+    def _update(self, plan: Plan, secrets: dict[str, str], events: DeployEvents,
+                wait_timeout: float | None) -> DeploymentResult:
+        """`sky serve update` blue-green: the old version serves until the new one is ready, so
+        the wait ends when a replica of the new version is."""
+        request, name = plan.request, plan.request.service_name
+        current = remote.service(name)
+        if current is None:
+            raise ProviderError(f"SkyServe has no service {name} to update")
+        (text,) = plan.files.values()
+        events.created({"service": name})
+        events.progress(f"Updating SkyServe service {name} (blue-green: the old version serves "
+                        "until the new one is ready)")
+        remote.update(sky_client.task_from_yaml(text, secrets=secrets), name)
+        if wait_timeout is None:
+            return self._result(request, Status.DEPLOYING, current.get("endpoint"), None)
+        return self._wait(request, events, wait_timeout, newer_than=max(current["active_versions"]))
 
     def deploy_router(self, plan: Plan, secrets: dict[str, str], events: DeployEvents,
                       wait_timeout: float | None) -> DeploymentResult:
@@ -165,8 +184,8 @@ class SkyServeProvider(InferenceProvider):
                                 {"service": request.service_name},
                                 endpoint and f"{endpoint}/v1", request.model, None, replicas)
 
-    def _wait(self, request: DeployRequest, events: DeployEvents,
-              timeout: float) -> DeploymentResult:
+    def _wait(self, request: DeployRequest, events: DeployEvents, timeout: float,
+              newer_than: int = 0) -> DeploymentResult:
         seen: dict = {}
 
         def read_status() -> str:
@@ -175,6 +194,9 @@ class SkyServeProvider(InferenceProvider):
                 return "GONE"
             seen["record"] = record
             state = remote.word(record)
+            if newer_than and not any(replica["version"] > newer_than
+                                      for replica in remote.ready_replicas(record)):
+                return "UPDATING" if state == "READY" else state
             if state == "NO_REPLICA" and request.scaling.min_replicas == 0:
                 return "SCALED_TO_ZERO"
             return state

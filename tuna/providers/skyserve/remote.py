@@ -56,6 +56,12 @@ def up(task, service_name: str) -> str:
     return endpoint
 
 
+def update(task, service_name: str) -> None:
+    sky_package = sky()
+    _call(f"update {service_name}", sky_package.serve.update, task, service_name,
+          mode=sky_package.serve.UpdateMode.BLUE_GREEN)
+
+
 def service(service_name: str) -> dict | None:
     """The controller's record of the service; None when it has none (or no controller runs)."""
     sky_package = sky()
