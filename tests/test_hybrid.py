@@ -6,6 +6,7 @@ record true."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 
@@ -113,9 +114,10 @@ def test_an_unreachable_skypilot_server_stops_the_deploy_before_anything_exists(
     assert not fake.pushed and (not (state_dir / "state.db").exists() or not _records(state_dir))
 
 
-def test_end_to_end_local_router_with_a_preemption_then_destroy(tuna, fake, skypilot, legs,
-                                                                sky_env, state_dir, monkeypatch):
-    loop, spot, serverless = legs
+def test_end_to_end_local_router_with_a_preemption_then_destroy(tuna, tuna_env, fake, skypilot,
+                                                                legs, sky_env, state_dir,
+                                                                monkeypatch, tmp_path):
+    _loop, spot, serverless = legs
     skypilot.endpoints[f"{NAME}-spot"] = spot.url
     done = tuna(*DEPLOY, "--router", "local", "--min-replicas", "1", "--spot-max-replicas", "2",
                 env=sky_env)
@@ -124,37 +126,32 @@ def test_end_to_end_local_router_with_a_preemption_then_destroy(tuna, fake, skyp
     assert _records(state_dir) == {NAME: ("hybrid", "active"),
                                    f"{NAME}-serverless": ("baseten", "active"),
                                    f"{NAME}-spot": ("skyserve", "active")}
-    # The router, as `tuna router serve` configures it, from the state and the key files.
-    monkeypatch.setenv("TUNA_STATE_DIR", str(state_dir))
-    monkeypatch.setenv("BASETEN_API_KEY", API_KEY)
+    # The router as users start it: `tuna router serve NAME`, from the state and the key files.
     from tuna import keys
-    from tuna.hybrid import local_router
-    from tuna.router.app import Router
-    from tuna.state import StateStore
 
-    config = local_router.config(StateStore(state_dir), NAME, 0)
+    monkeypatch.setenv("TUNA_STATE_DIR", str(state_dir))
     spot.behaviour.key = keys.read(f"{NAME}-spot")  # vLLM on the replicas holds the same key
-    router, url = loop.run(_serve(Router(config)))
-    import openai
+    router_key = keys.read(f"{NAME}-router")
+    with _router_serve(tuna_env, sky_env, tmp_path) as url:
+        import openai
 
-    client = openai.OpenAI(base_url=f"{url}/v1", api_key=config.key, max_retries=0)
-    loop.run(router.probe_spot())
-    answer = client.chat.completions.create(model="Qwen/Qwen3-0.6B",
-                                            messages=[{"role": "user", "content": "Hi"}])
-    assert answer.choices[0].message.content.startswith("w0") and len(spot.seen) == 1
-    stream = client.chat.completions.create(model="Qwen/Qwen3-0.6B", stream=True,
-                                            messages=[{"role": "user", "content": "Hi"}])
-    assert "".join(chunk.choices[0].delta.content or "" for chunk in stream) == \
-        "w0 w1 w2 w3 w4 "
-    # Preemption: the replica is gone while the load balancer still lists it.
-    spot.behaviour.status = spot.behaviour.metrics_status = 503
-    answer = client.chat.completions.create(model="Qwen/Qwen3-0.6B",
-                                            messages=[{"role": "user", "content": "Hi"}])
-    assert answer.choices[0].message.content and len(serverless.seen) == 1
-    assert serverless.seen[0]["headers"]["Authorization"] == f"Api-Key {API_KEY}"
-    with pytest.raises(openai.AuthenticationError):
-        openai.OpenAI(base_url=f"{url}/v1", api_key="wrong", max_retries=0).models.list()
-    loop.run(router.runner.cleanup())
+        client = openai.OpenAI(base_url=f"{url}/v1", api_key=router_key, max_retries=0)
+        chat = {"model": "Qwen/Qwen3-0.6B", "messages": [{"role": "user", "content": "Hi"}]}
+        first = client.chat.completions.create(**chat)  # spot not known yet: serverless
+        assert first.choices[0].message.content and len(serverless.seen) == 1
+        _until(lambda: _health(url)["spot_ready"])  # that request had the router probe spot
+        answer = client.chat.completions.create(**chat)
+        assert answer.choices[0].message.content.startswith("w0") and len(spot.seen) == 1
+        stream = client.chat.completions.create(**chat, stream=True)
+        assert "".join(chunk.choices[0].delta.content or "" for chunk in stream) == \
+            "w0 w1 w2 w3 w4 "
+        # Preemption: the replica is gone while the load balancer still lists it.
+        spot.behaviour.status = spot.behaviour.metrics_status = 503
+        answer = client.chat.completions.create(**chat)
+        assert answer.choices[0].message.content and len(serverless.seen) == 2
+        assert serverless.seen[-1]["headers"]["Authorization"] == f"Api-Key {API_KEY}"
+        with pytest.raises(openai.AuthenticationError):
+            openai.OpenAI(base_url=f"{url}/v1", api_key="wrong", max_retries=0).models.list()
 
     status = tuna("status", NAME, "--json", env=sky_env)
     assert status.code == 0, status.stderr
@@ -166,15 +163,47 @@ def test_end_to_end_local_router_with_a_preemption_then_destroy(tuna, fake, skyp
     assert keys.read(f"{NAME}-spot") is None and keys.read(f"{NAME}-router") is None
 
 
-async def _serve(router):
-    from aiohttp import web
+def _until(condition, seconds: float = 20) -> None:
+    import time
 
-    runner = web.AppRunner(router.app())
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    router.runner = runner
-    return router, f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "the condition never held"
+        time.sleep(0.02)
+
+
+def _health(url: str) -> dict:
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(f"{url}/router/health", timeout=2) as answer:
+            return json.loads(answer.read())
+    except OSError:
+        return {}
+
+
+@contextlib.contextmanager
+def _router_serve(tuna_env, sky_env, cwd):
+    import signal
+    import subprocess
+    import sys
+
+    from tests.test_router import _free_port
+
+    port = _free_port()
+    process = subprocess.Popen([sys.executable, "-m", "tuna", "router", "serve", NAME, "--port",
+                                str(port)], env={**tuna_env, **sky_env}, cwd=cwd, text=True,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _until(lambda: process.poll() is not None or bool(_health(url)))
+        assert process.poll() is None, process.communicate()
+        yield url
+    finally:
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=10)
+    assert process.returncode == 0 and "Traceback" not in err, err
+    assert f"Router for {NAME} on {url}/v1" in out
 
 
 def test_a_skyserve_router_gets_its_keys_as_secrets_and_the_state_holds_none(
