@@ -14,28 +14,19 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
-import socket
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from processes import ROOT, cpu_seconds, fake_vllm, free_port, start, stop  # noqa: E402
+
 BUDGETS = {"added_ms_per_request": 2.0, "cpu_ms_per_200_event_stream": 5.0}
 KEY = "bench-key"
 CHAT = {"model": "Qwen/Qwen3-0.6B", "messages": [{"role": "user", "content": "Hi"}]}
 
-FAKE = """
-import asyncio, sys
-sys.path.insert(0, {root!r})
-from tests.fake_openai import FakeOpenAI
-from aiohttp import web
-fake = FakeOpenAI()
-fake.behaviour.events = 200
-web.run_app(fake.app(), host="127.0.0.1", port={port}, print=None)
-"""
 ROUTER = """
 import sys
 sys.path.insert(0, {root!r})
@@ -44,27 +35,6 @@ from tuna.router.config import RouterConfig
 serve(RouterConfig(key={key!r}, spot_url={spot!r}, spot_key="", serverless_url={spot!r} + "/v1",
                    spot_cap=10**6, port={port}, probe_every_s=3600))
 """
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def _start(code: str, port: int) -> subprocess.Popen:
-    process = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT)
-    for _ in range(500):
-        with socket.socket() as sock:
-            if sock.connect_ex(("127.0.0.1", port)) == 0:
-                return process
-        time.sleep(0.02)
-    raise SystemExit(f"nothing listens on {port}")
 
 
 async def _latencies(session, url: str, headers: dict, count: int) -> list[float]:
@@ -99,9 +69,9 @@ async def _measure(spot: str, router: str, router_pid: int, rounds: int, per_rou
         for _ in range(rounds):  # turns, so a busy moment hits both alike
             direct += await _latencies(session, spot, {}, per_round)
             routed += await _latencies(session, router, auth, per_round)
-        before = _cpu_seconds(router_pid)
+        before = cpu_seconds(router_pid)
         await _streams(session, router, auth, streams)
-        cpu_ms = (_cpu_seconds(router_pid) - before) * 1000 / streams
+        cpu_ms = (cpu_seconds(router_pid) - before) * 1000 / streams
 
     def p90(values):
         return statistics.quantiles(values, n=10)[-1]
@@ -120,18 +90,15 @@ def main() -> int:
     parser.add_argument("--streams", type=int, default=200)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    fake_port, router_port = _free_port(), _free_port()
-    spot = f"http://127.0.0.1:{fake_port}"
-    fake = _start(FAKE.format(root=str(ROOT), port=fake_port), fake_port)
-    router = _start(ROUTER.format(root=str(ROOT), key=KEY, spot=spot, port=router_port),
-                    router_port)
+    fake, spot = fake_vllm(events=200)
+    router_port = free_port()
+    router = start(ROUTER.format(root=str(ROOT), key=KEY, spot=spot, port=router_port),
+                   router_port)
     try:
         found = asyncio.run(_measure(spot, f"http://127.0.0.1:{router_port}", router.pid,
                                      args.rounds, args.per_round, args.streams))
     finally:
-        for process in (router, fake):
-            process.terminate()
-            process.wait(10)
+        stop(router, fake)
     verdicts = {name: found[name] <= budget for name, budget in BUDGETS.items()}
     if args.json:
         print(json.dumps({**found, "budgets": BUDGETS, "within_budget": verdicts}, indent=2))

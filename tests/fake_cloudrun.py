@@ -44,6 +44,10 @@ class Service:
     revisions: int = 1
 
     @property
+    def uri(self) -> str:
+        return f"https://{self.name.rsplit('/', 1)[1]}-abc123-uc.a.run.app"
+
+    @property
     def revision(self) -> str:
         return f"{self.name.rsplit('/', 1)[1]}-{self.revisions:05d}-abc"
 
@@ -72,7 +76,7 @@ class Service:
                 "latestCreatedRevision": f"{self.name}/revisions/{self.revision}",
                 **({"latestReadyRevision": f"{self.name}/revisions/{self.ready_revision}"}
                    if self.ready_revision else {}),
-                "uri": f"https://{service_id}-abc123-uc.a.run.app"}
+                "uri": self.uri}
 
 
 @dataclass

@@ -22,6 +22,11 @@ class Behaviour:
     metrics_status: int = 200
     key: str | None = None  # vLLM's --api-key: /v1 answers 401 without it
     authorization: str | None = None  # a platform's whole header instead (Api-Key K, ...)
+    first_token_delay_s: float = 0.0  # prefill
+    token_delay_s: float = 0.0  # between tokens
+    fail_every: int = 0  # every n-th chat request answers 503 (0: none)
+    cold_start_s: float = 0.0  # a request at zero replicas waits this long for one
+    idle_to_zero_s: float = 0.0  # after an answer, back to zero this much later (0: never)
 
 
 @dataclass
@@ -31,6 +36,8 @@ class FakeOpenAI:
     behaviour: Behaviour = field(default_factory=Behaviour)
     seen: list[dict] = field(default_factory=list)  # /v1 requests: path, headers, body
     probes: int = 0  # GET /metrics
+    warm: bool = True  # a replica is up (with cold_start_s: starts False)
+    on_status: object = None  # called with WAKING_UP, ACTIVE, SCALED_TO_ZERO as a platform says
     runner: web.AppRunner | None = None
     url: str = ""
 
@@ -41,6 +48,22 @@ class FakeOpenAI:
         app.router.add_get(f"{self.prefix}/v1/models", self._models)
         app.router.add_post(f"{self.prefix}/v1/chat/completions", self._chat)
         return app
+
+    def _say(self, word: str) -> None:
+        if self.on_status is not None:
+            self.on_status(word)
+
+    def to_zero(self) -> None:
+        self.warm = False
+        self._say("SCALED_TO_ZERO")
+
+    async def _wake(self) -> None:
+        if self.warm:
+            return
+        self._say("WAKING_UP")
+        await asyncio.sleep(self.behaviour.cold_start_s)
+        self.warm = True
+        self._say("ACTIVE")
 
     async def start(self) -> FakeOpenAI:
         self.runner = web.AppRunner(self.app())
@@ -84,7 +107,20 @@ class FakeOpenAI:
         refused = self._refusal(request)
         if refused:
             return refused
-        words = [f"w{i} " for i in range(self.behaviour.events)]
+        every = self.behaviour.fail_every
+        if every and len(self.seen) % every == 0:
+            return web.json_response({"error": {"message": "overloaded"}}, status=503)
+        await self._wake()
+        try:
+            return await self._answer(request, body)
+        finally:
+            if self.behaviour.idle_to_zero_s:
+                asyncio.get_running_loop().call_later(self.behaviour.idle_to_zero_s, self.to_zero)
+
+    async def _answer(self, request: web.Request, body: dict) -> web.StreamResponse:
+        count = min(self.behaviour.events, body.get("max_tokens") or self.behaviour.events)
+        words = [f"w{i} " for i in range(count)]
+        await asyncio.sleep(self.behaviour.first_token_delay_s)
         if not body.get("stream"):
             return web.json_response({
                 "id": "chatcmpl-1", "object": "chat.completion", "model": self.model,
@@ -103,6 +139,13 @@ class FakeOpenAI:
             await response.write(f"data: {json.dumps(chunk)}\n\n".encode())
             if index == 0 and self.behaviour.hold_after_first is not None:
                 await self.behaviour.hold_after_first.wait()
+            if self.behaviour.token_delay_s and index < len(words) - 1:
+                await asyncio.sleep(self.behaviour.token_delay_s)
+        if (body.get("stream_options") or {}).get("include_usage"):
+            usage = {"id": "chatcmpl-1", "object": "chat.completion.chunk", "choices": [],
+                     "usage": {"prompt_tokens": 5, "completion_tokens": len(words),
+                               "total_tokens": 5 + len(words)}}
+            await response.write(f"data: {json.dumps(usage)}\n\n".encode())
         await response.write(b"data: [DONE]\n\n")
         await response.write_eof()
         return response

@@ -382,3 +382,24 @@ def test_cost_splits_the_legs_and_the_fleets_on_demand_fallback(state_dir, monke
     assert hours == pytest.approx(2.0, rel=1e-3) and "SkyPilot" in why  # 2 replicas, 1 h
     assert found.on_demand_hours == pytest.approx(0.5, rel=1e-3)
     assert "0.50 of them on-demand fallback" in "\n".join(found.lines())
+
+
+def test_a_load_test_through_the_hybrid_router(tuna, tuna_env, fake, skypilot, legs, sky_env,
+                                               state_dir, tmp_path, monkeypatch):
+    from tuna import keys
+
+    _loop, spot, serverless = legs
+    skypilot.endpoints[f"{NAME}-spot"] = spot.url
+    assert tuna(*DEPLOY, "--router", "local", "--min-replicas", "1", env=sky_env).code == 0
+    monkeypatch.setenv("TUNA_STATE_DIR", str(state_dir))
+    spot.behaviour.key = keys.read(f"{NAME}-spot")
+    refused = tuna("benchmark", "load-test", NAME, "--requests", "4", env=sky_env)
+    assert refused.code == 2 and "tuna router serve" in refused.stderr  # where is the router?
+    with _router_serve(tuna_env, sky_env, tmp_path) as url:
+        done = tuna("benchmark", "load-test", NAME, "--requests", "12", "--concurrency", "3",
+                    "--url", f"{url}/v1", "--json", env=sky_env)
+    assert done.code == 0, done.stderr
+    found = done.json()
+    assert found["completed"] == 12 and len(spot.seen) + len(serverless.seen) == 12
+    assert found["usd_per_million_output_tokens"] is None  # the spot leg's price is SkyPilot's
+    assert "no price for skyserve" in found["price_note"]

@@ -353,4 +353,4 @@ def run_check(args, out) -> int:
 
 
 # Commands declared elsewhere register themselves on import.
-from tuna import commands_hybrid  # noqa: E402,F401
+from tuna import commands_bench, commands_hybrid  # noqa: E402,F401

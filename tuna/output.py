@@ -49,6 +49,14 @@ class Output:
     def note(self, message: str) -> None:
         print(message, file=self.stream)
 
+    def progress_line(self, message: str | None) -> None:
+        """A live line on a terminal's stderr, rewritten in place (None ends it); elsewhere
+        nothing, so logs and --json stay clean."""
+        if not sys.stderr.isatty():
+            return
+        print("\r\x1b[K" + (message or ""), end="" if message else "", file=sys.stderr,
+              flush=True)
+
     def error(self, message: str) -> None:
         print(f"tuna: error: {message}", file=sys.stderr)
 

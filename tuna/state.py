@@ -46,6 +46,12 @@ CREATE TABLE observations (
     on_demand_replicas INTEGER  -- of active_replicas, a spot fleet's on-demand fallback
 );
 CREATE INDEX observations_by_service ON observations (service_id, at);
+CREATE TABLE benchmarks (
+    service_id INTEGER NOT NULL REFERENCES services (id),
+    kind TEXT NOT NULL,  -- cold-start or load-test
+    at REAL NOT NULL,
+    result TEXT NOT NULL  -- JSON, as `tuna benchmark ... --json` prints it
+);
 """
 
 # Version 1 keyed services by name (a re-deploy erased the old record) and priced every
@@ -70,6 +76,8 @@ _FROM_V2 = """
 ALTER TABLE services ADD COLUMN parent_id INTEGER REFERENCES services (id);
 ALTER TABLE services ADD COLUMN hybrid TEXT;
 ALTER TABLE observations ADD COLUMN on_demand_replicas INTEGER;
+CREATE TABLE benchmarks (service_id INTEGER NOT NULL REFERENCES services (id), kind TEXT NOT NULL,
+    at REAL NOT NULL, result TEXT NOT NULL);
 """
 
 
@@ -320,6 +328,16 @@ class StateStore:
         rows = self._run("SELECT at, active_replicas, replica_price_per_hour FROM observations "
                          "WHERE service_id = ? ORDER BY at", (record.id,))
         return [(row["at"], row["active_replicas"], row["replica_price_per_hour"]) for row in rows]
+
+    def save_benchmark(self, record: Record, kind: str, result: dict) -> None:
+        self._run("INSERT INTO benchmarks VALUES (?, ?, ?, ?)",
+                  (record.id, kind, time.time(), json.dumps(result)))
+
+    def benchmarks(self, record: Record) -> list[tuple[str, float, dict]]:
+        """(kind, at, result) of every benchmark of the record's service, oldest first."""
+        rows = self._run("SELECT kind, at, result FROM benchmarks WHERE service_id = ? "
+                         "ORDER BY at", (record.id,))
+        return [(row["kind"], row["at"], json.loads(row["result"])) for row in rows]
 
     def on_demand_observations(self, record: Record) -> list[tuple[float, int]]:
         """(at, on-demand replicas) as a spot fleet reported them; unknown counts as 0."""
