@@ -145,3 +145,65 @@ def test_a_load_test_runs_on_every_providers_fake(tuna, served, runpod, monkeypa
     found = done.json()
     assert (found["completed"], found["output_tokens"]) == (6, 30) and len(server.seen) == 6
     assert found["price_per_hour"] > 0 and found["usd_per_million_output_tokens"] > 0
+
+
+def _runpod_says(runpod):
+    workers = {"SCALED_TO_ZERO": (), "WAKING_UP": ("INITIALIZING",), "ACTIVE": ("RUNNING",)}
+
+    from tuna.providers.runpod.render import endpoint_name
+
+    def say(word: str) -> None:
+        endpoint = runpod.endpoint_named(endpoint_name(NAME))
+        endpoint.script, endpoint.reads = [(workers[word], 0)], 0
+    return say
+
+
+def _modal_says(modal_fake):
+    def say(word: str) -> None:
+        (app,) = [a for a in modal_fake.apps.values() if a.name == NAME]
+        for function in app.functions.values():
+            function.runners = 1 if word == "ACTIVE" else 0
+    return say
+
+
+@pytest.mark.parametrize("provider", ["runpod", "modal"])
+def test_a_cold_start_on_runpod_and_modal_reads_what_the_platform_was_told(
+        tuna, served, runpod, modal_fake, monkeypatch, provider):
+    from tests import fake_modal
+
+    server = served(prefix="/v2/{endpoint}/openai" if provider == "runpod" else "")
+    env, extra = {}, ()
+    if provider == "runpod":
+        server.behaviour.authorization = f"Bearer {runpod.api_key}"
+        env = {"RUNPOD_SERVERLESS_URL": f"{server.url}/v2"}
+        server.on_status = _runpod_says(runpod)
+    else:
+        extra = ("--public",)
+        monkeypatch.setattr(fake_modal.Function, "web_url", property(lambda _self: server.url))
+        server.on_status = _modal_says(modal_fake)
+    assert tuna("deploy", "--model", "Qwen/Qwen3-0.6B", "--gpu", "L4", "--serverless-provider",
+                provider, *extra, env=env).code == 0
+    server.behaviour.cold_start_s, server.behaviour.idle_to_zero_s = 0.4, 0.4
+    server.to_zero()
+    done = tuna("benchmark", "cold-start", NAME, "--runs", "1", "--json", env=env)
+    assert done.code == 0, done.stderr
+    found = done.json()
+    assert 0.4 <= found["ttft_s"]["min"] < 0.8
+    steps = found["per_run"][0]["provider_timeline"]
+    # The platform's word changed once the replica was up (RunPod bills a starting worker,
+    # so its count is 1 from the start; Modal counts runners only).
+    assert steps[0]["status"] != steps[-1]["status"] and steps[-1]["replicas"] >= 1
+    assert steps[-1]["at_s"] >= 0.35
+
+
+def test_a_provider_that_does_not_count_replicas_is_refused_a_cold_start(tuna, served,
+                                                                         monkeypatch):
+    from tests import fake_cloudrun
+
+    server = served()
+    monkeypatch.setattr(fake_cloudrun.Service, "uri", property(lambda _self: server.url))
+    assert tuna("deploy", "--model", "Qwen/Qwen3-0.6B", "--gpu", "L4", "--serverless-provider",
+                "cloudrun", "--public", "--gcp-project", "tuna-test").code == 0
+    done = tuna("benchmark", "cold-start", NAME)
+    assert done.code == 1 and "does not report replica counts" in done.stderr
+    assert server.seen == []

@@ -403,3 +403,35 @@ def test_a_load_test_through_the_hybrid_router(tuna, tuna_env, fake, skypilot, l
     assert found["completed"] == 12 and len(spot.seen) + len(serverless.seen) == 12
     assert found["usd_per_million_output_tokens"] is None  # the spot leg's price is SkyPilot's
     assert "no price for skyserve" in found["price_note"]
+
+
+def test_a_cold_start_of_a_hybrid_service_at_zero_on_both_legs(tuna, tuna_env, fake, skypilot,
+                                                               legs, sky_env, state_dir,
+                                                               tmp_path, monkeypatch):
+    from tuna import keys
+
+    _loop, spot, serverless = legs
+    skypilot.endpoints[f"{NAME}-spot"] = spot.url
+    skypilot.script = ["CONTROLLER_INIT", "NO_REPLICA"]  # the fleet at zero
+    spot.behaviour.status = spot.behaviour.metrics_status = 503  # its balancer: no replica
+    assert tuna(*DEPLOY, "--router", "local", env=sky_env).code == 0
+
+    def baseten_says(word: str) -> None:
+        found = fake.model_named(f"{NAME}-serverless")
+        deployment = found.deployments[found.production_id]
+        deployment.script, deployment.reads = [word], 0
+
+    serverless.on_status = baseten_says
+    serverless.behaviour.cold_start_s, serverless.behaviour.idle_to_zero_s = 0.4, 0.4
+    serverless.to_zero()
+    monkeypatch.setenv("TUNA_STATE_DIR", str(state_dir))
+    with _router_serve(tuna_env, sky_env, tmp_path) as url:
+        done = tuna("benchmark", "cold-start", NAME, "--runs", "1", "--url", f"{url}/v1",
+                    "--json", env=sky_env)
+    assert done.code == 0, done.stderr
+    found = done.json()
+    assert 0.4 <= found["ttft_s"]["min"] < 0.9 and spot.seen == []
+    words = [step["status"] for step in found["per_run"][0]["provider_timeline"]]
+    assert words[-1].startswith("serverless:ACTIVE") and "spot:SCALED_TO_ZERO" in words[-1]
+    assert keys.read(f"{NAME}-router")  # the router's key, from its file: never printed
+    assert keys.read(f"{NAME}-router") not in done.stdout + done.stderr
