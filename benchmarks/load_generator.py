@@ -14,14 +14,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from processes import fake_vllm, stop  # noqa: E402
+from loopback import fake_vllm, report, stop  # noqa: E402
 
 from tuna.bench import load  # noqa: E402
 from tuna.bench.target import Target  # noqa: E402
@@ -57,17 +56,7 @@ def main() -> int:
         "inter_token_p50_ms": summary["inter_token_s"]["p50"] * 1000,
         "inter_token_p50_over_server": summary["inter_token_s"]["p50"] / TOKEN_DELAY_S,
     }
-    verdicts = {name: found[name] <= budget for name, budget in BUDGETS.items()}
-    if args.json:
-        print(json.dumps({**found, "budgets": BUDGETS, "within_budget": verdicts}, indent=2))
-    else:
-        print("| measure | value | budget |\n|---|---|---|")
-        for name, value in found.items():
-            budget = BUDGETS.get(name)
-            mark = "" if budget is None else f"{budget} ({'ok' if verdicts[name] else 'OVER'})"
-            shown = f"{value:.3f}" if isinstance(value, float) else value
-            print(f"| {name} | {shown} | {mark} |")
-    return 0 if all(verdicts.values()) else 1
+    return report(found, BUDGETS, args.json)
 
 
 if __name__ == "__main__":

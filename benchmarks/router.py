@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import statistics
 import sys
 import time
@@ -21,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from processes import ROOT, cpu_seconds, fake_vllm, free_port, start, stop  # noqa: E402
+from loopback import ROOT, cpu_seconds, fake_vllm, free_port, report, start, stop  # noqa: E402
 
 BUDGETS = {"added_ms_per_request": 2.0, "cpu_ms_per_200_event_stream": 5.0}
 KEY = "bench-key"
@@ -99,17 +98,7 @@ def main() -> int:
                                      args.rounds, args.per_round, args.streams))
     finally:
         stop(router, fake)
-    verdicts = {name: found[name] <= budget for name, budget in BUDGETS.items()}
-    if args.json:
-        print(json.dumps({**found, "budgets": BUDGETS, "within_budget": verdicts}, indent=2))
-    else:
-        print("| measure | value | budget |\n|---|---|---|")
-        for name, value in found.items():
-            budget = BUDGETS.get(name)
-            mark = "" if budget is None else f"{budget} ({'ok' if verdicts[name] else 'OVER'})"
-            print(f"| {name} | {value:.3f} | {mark} |" if isinstance(value, float)
-                  else f"| {name} | {value} | {mark} |")
-    return 0 if all(verdicts.values()) else 1
+    return report(found, BUDGETS, args.json)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,9 @@
-"""Loopback servers in processes of their own, for benchmarks that read a process's CPU time."""
+"""What the loopback benchmarks share: servers in processes of their own (so a process's CPU
+time can be read), and the report of measures against their budgets."""
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -58,3 +60,19 @@ def stop(*processes: subprocess.Popen) -> None:
     for process in processes:
         process.terminate()
         process.wait(10)
+
+
+def report(found: dict, budgets: dict[str, float], as_json: bool) -> int:
+    """Print the measures (JSON, or a Markdown table) with each budget's verdict; exit 1 when a
+    measure is over its budget."""
+    verdicts = {name: found[name] <= budget for name, budget in budgets.items()}
+    if as_json:
+        print(json.dumps({**found, "budgets": budgets, "within_budget": verdicts}, indent=2))
+    else:
+        print("| measure | value | budget |\n|---|---|---|")
+        for name, value in found.items():
+            budget = budgets.get(name)
+            mark = "" if budget is None else f"{budget} ({'ok' if verdicts[name] else 'OVER'})"
+            shown = f"{value:.3f}" if isinstance(value, float) else value
+            print(f"| {name} | {shown} | {mark} |")
+    return 0 if all(verdicts.values()) else 1
