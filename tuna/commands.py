@@ -35,7 +35,7 @@ def state_store():
 
 # --- deploy ----------------------------------------------------------------------------------
 
-def _number(p, flag: str, owner, help: str) -> None:
+def number_flag(p, flag: str, owner, help: str) -> None:
     """A whole-number flag whose default is the request dataclass field of the same name."""
     p.add_argument(flag, type=whole_number, default=default(owner, flag[2:].replace("-", "_")),
                    help=help)
@@ -54,9 +54,9 @@ def _deploy_arguments(p) -> None:
                    "tuna says which)")
     p.add_argument("--service-name", default="", metavar="NAME",
                    help="name of the service (default: derived from the model, qwen3-0-6b)")
-    _number(p, "--tp-size", DeployRequest, "tensor-parallel size = GPUs per replica")
-    _number(p, "--max-model-len", DeployRequest, "maximum context length in tokens")
-    _number(p, "--concurrency", Scaling, "requests one replica serves at once (vLLM "
+    number_flag(p, "--tp-size", DeployRequest, "tensor-parallel size = GPUs per replica")
+    number_flag(p, "--max-model-len", DeployRequest, "maximum context length in tokens")
+    number_flag(p, "--concurrency", Scaling, "requests one replica serves at once (vLLM "
             "--max-num-seqs); also the autoscaling target")
     p.add_argument("--cold-start-mode", default=default(DeployRequest, "cold_start_mode").value,
                    choices=["fast_boot", "no_fast_boot"],
@@ -66,7 +66,7 @@ def _deploy_arguments(p) -> None:
                    help="vLLM quantization method, e.g. awq or fp8 (checked against the GPU)")
     p.add_argument("--revision", default=default(DeployRequest, "revision"),
                    help="model repo branch, tag or commit")
-    _vllm_version(p)
+    vllm_version_flag(p)
     p.add_argument("--image", help="vLLM container image (default: the provider's pinned one; "
                    "with --vllm-version, the release it carries)")
     p.add_argument("--hf-secret", metavar="NAME",
@@ -74,9 +74,9 @@ def _deploy_arguments(p) -> None:
     p.add_argument("--team", metavar="NAME",
                    help="the team of the provider workspace to deploy in (needed when it has "
                    "several)")
-    _number(p, "--min-replicas", Scaling, "replicas kept running; 0 scales to zero when idle")
-    _number(p, "--max-replicas", Scaling, "most replicas under load")
-    _number(p, "--scale-down-delay", Scaling, "idle seconds before a replica is removed")
+    number_flag(p, "--min-replicas", Scaling, "replicas kept running; 0 scales to zero when idle")
+    number_flag(p, "--max-replicas", Scaling, "most replicas under load")
+    number_flag(p, "--scale-down-delay", Scaling, "idle seconds before a replica is removed")
     p.add_argument("--dry-run", nargs="?", const="", metavar="DIR",
                    help="render and validate offline into DIR (default: ./<service>-<provider>); "
                    "no account needed")
@@ -100,7 +100,7 @@ def _deploy_arguments(p) -> None:
     provider_option_groups(p)
 
 
-def _vllm_version(p, prefix: str = "") -> None:
+def vllm_version_flag(p, prefix: str = "") -> None:
     from tuna import vllm
 
     p.add_argument("--vllm-version", metavar="X.Y.Z",
@@ -287,70 +287,5 @@ def run_destroy(args, out) -> int:
     return 1 if report.failed else 0
 
 
-# --- catalog and checks ----------------------------------------------------------------------
-
-def _show_gpus_arguments(p) -> None:
-    p.add_argument("--gpu", help="one GPU: its offers, cheapest first")
-    p.add_argument("--provider", type=lower, help="only this provider's offers")
-    p.add_argument("--spot", action="store_true",
-                   help="spot prices from SkyPilot's catalog for --gpu (the [hybrid] extra; "
-                   "reads the network only to fetch a catalog not yet on this machine)")
-    p.add_argument("--spots-cloud", default="aws", metavar="CLOUDS",
-                   help="with --spot: the clouds, comma-separated")
-    json_flag(p)
-
-
-@command("show-gpus", "compare GPU prices across providers (no network)",
-         "tuna show-gpus --gpu L4", _show_gpus_arguments)
-def run_show_gpus(args, out) -> int:
-    from tuna import prices
-
-    if args.spot:
-        spot = prices.spot_price_list(args.gpu, tuple(filter(None, args.spots_cloud.split(","))))
-        out.show(spot)
-        return 0 if any(spot.offers.values()) else 1
-    return out.show(prices.price_list(args.gpu, args.provider))
-
-
-def _check_arguments(p) -> None:
-    from tuna.models import DeployRequest
-
-    p.add_argument("--provider", type=lower,
-                   help="check this provider's account (key, tools); with --model, the provider "
-                   "to check the model for (default: the cheapest installed one)")
-    p.add_argument("--model", help="check this Hugging Face model on --gpu, as deploy does")
-    p.add_argument("--gpu", help="with --model: the GPU, e.g. L4")
-    _number(p, "--tp-size", DeployRequest, "with --model: GPUs per replica")
-    _number(p, "--max-model-len", DeployRequest, "with --model: context length in tokens")
-    p.add_argument("--quantization", metavar="METHOD", help="with --model: vLLM method")
-    _vllm_version(p, "with --model: ")
-    p.add_argument("--revision", default=default(DeployRequest, "revision"),
-                   help="with --model: branch, tag or commit")
-    json_flag(p)
-
-
-@command("check", "check a provider account, or a model on a GPU, before deploying",
-         "tuna check --model Qwen/Qwen3-0.6B --gpu L4", _check_arguments,
-         Environment(("HF_ENDPOINT", "HF_TOKEN", "TUNA_DEBUG"), providers=True))
-def run_check(args, out) -> int:
-    from tuna import lifecycle
-    from tuna.models import DeployRequest
-
-    if args.model:
-        if not args.gpu:
-            raise UsageError("tuna check: --model needs --gpu (see `tuna check --help`)")
-        report = lifecycle.check_model(DeployRequest(
-            args.model, args.gpu, tp_size=args.tp_size, max_model_len=args.max_model_len,
-            quantization=args.quantization, revision=args.revision,
-            vllm_version=args.vllm_version), args.provider)
-    elif args.provider:
-        report = lifecycle.check(args.provider)
-    else:
-        raise UsageError("tuna check: pass --provider P, or --model M --gpu G "
-                         "(see `tuna check --help`)")
-    out.show(report)
-    return 0 if report.ok else 1
-
-
 # Commands declared elsewhere register themselves on import.
-from tuna import commands_bench, commands_hybrid  # noqa: E402,F401
+from tuna import commands_bench, commands_catalog, commands_hybrid  # noqa: E402,F401

@@ -11,74 +11,11 @@ from dataclasses import replace
 
 from tuna.errors import NameTaken, StateError, UsageError
 from tuna.models import DeployRequest, Record, Status
+from tuna.state_schema import MIGRATIONS, SCHEMA_VERSION
 
-SCHEMA_VERSION = 3
 KEEP = object()  # update(): leave this field as it is
 # How long a writer waits for another tuna process to finish its write.
 BUSY_TIMEOUT_S = 15.0
-
-# One row per service tuna created, destroyed ones kept as history; a name is live at most once.
-_SCHEMA = """
-CREATE TABLE services (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    service_name TEXT NOT NULL,
-    provider TEXT NOT NULL,
-    status TEXT NOT NULL,
-    request TEXT NOT NULL,
-    provider_ids TEXT NOT NULL DEFAULT '{}',
-    location TEXT NOT NULL DEFAULT '{}',
-    candidate_request TEXT,
-    endpoint_url TEXT,
-    error TEXT,
-    created_at REAL NOT NULL,
-    updated_at REAL NOT NULL,
-    -- A hybrid service's legs point at its row, which holds the hybrid settings.
-    parent_id INTEGER REFERENCES services (id),
-    hybrid TEXT
-);
-CREATE UNIQUE INDEX one_live_service_per_name ON services (service_name)
-    WHERE status != 'destroyed';
-CREATE TABLE observations (
-    service_id INTEGER NOT NULL REFERENCES services (id),
-    at REAL NOT NULL,
-    active_replicas INTEGER NOT NULL,
-    replica_price_per_hour REAL,  -- NULL: unknown (version 1), priced at the record's GPU
-    on_demand_replicas INTEGER  -- of active_replicas, a spot fleet's on-demand fallback
-);
-CREATE INDEX observations_by_service ON observations (service_id, at);
-CREATE TABLE benchmarks (
-    service_id INTEGER NOT NULL REFERENCES services (id),
-    kind TEXT NOT NULL,  -- cold-start or load-test
-    at REAL NOT NULL,
-    result TEXT NOT NULL  -- JSON, as `tuna benchmark ... --json` prints it
-);
-"""
-
-# Version 1 keyed services by name (a re-deploy erased the old record) and priced every
-# observation at the record's current GPU.
-_FROM_V1 = """
-ALTER TABLE services RENAME TO services_v1;
-ALTER TABLE observations RENAME TO observations_v1;
-DROP INDEX observations_by_service;
-""" + _SCHEMA + """
-INSERT INTO services (service_name, provider, status, request, provider_ids, endpoint_url, error,
-                      created_at, updated_at)
-    SELECT service_name, provider, status, request, provider_ids, endpoint_url, error, created_at,
-           updated_at FROM services_v1;
-INSERT INTO observations SELECT s.id, o.at, o.active_replicas, NULL, NULL FROM observations_v1 o
-    JOIN services s USING (service_name);
-DROP TABLE observations_v1;
-DROP TABLE services_v1;
-"""
-
-# Version 2 had no hybrid services.
-_FROM_V2 = """
-ALTER TABLE services ADD COLUMN parent_id INTEGER REFERENCES services (id);
-ALTER TABLE services ADD COLUMN hybrid TEXT;
-ALTER TABLE observations ADD COLUMN on_demand_replicas INTEGER;
-CREATE TABLE benchmarks (service_id INTEGER NOT NULL REFERENCES services (id), kind TEXT NOT NULL,
-    at REAL NOT NULL, result TEXT NOT NULL);
-"""
 
 
 @contextlib.contextmanager
@@ -193,8 +130,7 @@ class StateStore:
             # Another process may have migrated while we waited for the lock.
             version = conn.execute("PRAGMA user_version").fetchone()[0]
             if version < SCHEMA_VERSION:
-                steps = {0: _SCHEMA, 1: _FROM_V1, 2: _FROM_V2}[version]
-                for statement in filter(str.strip, steps.split(";")):
+                for statement in filter(str.strip, MIGRATIONS[version].split(";")):
                     conn.execute(statement)
                 conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         conn.execute("PRAGMA journal_mode = WAL")
