@@ -209,8 +209,9 @@ def test_a_misspelled_model_gets_a_suggestion_from_the_hubs_search(tuna, hub):
 
 
 def test_uv_run_prints_nothing_of_its_own_once_installed():
-    """uv's compile-bytecode setting recompiles the whole venv on every `uv run` (astral-sh/uv#12202),
-    printing "Bytecode compiled N files" before tuna's output: the README compiles once at sync."""
+    """uv's compile-bytecode setting recompiles the whole venv on every `uv run`
+    (astral-sh/uv#12202), printing "Bytecode compiled N files" before tuna's output: the README
+    compiles once, at sync."""
     import os
     import shutil
     import subprocess
@@ -219,8 +220,8 @@ def test_uv_run_prints_nothing_of_its_own_once_installed():
 
     uv = os.environ.get("UV") or shutil.which("uv")
     assert uv, "the tests run under `uv run`, which names itself in UV"
-    done = subprocess.run([uv, "run", "--locked", "--offline", "--all-extras", "python", "-c", "pass"],
-                          cwd=ROOT, capture_output=True, text=True, timeout=120)
+    done = subprocess.run([uv, "run", "--locked", "--offline", "--all-extras", "python", "-c",
+                           "pass"], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0 and done.stderr == "", done.stderr
     readme = (ROOT / "README.md").read_text()
     assert "uv sync --locked --extra baseten --compile-bytecode" in readme

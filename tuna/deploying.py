@@ -57,7 +57,7 @@ def _owner(service_name: str, provider: str) -> str:
     return f"{service_name} {provider}\n"
 
 
-def _write(plan: Plan, directory: str, force: bool) -> list[str]:
+def write_files(plan: Plan, directory: str, force: bool) -> list[str]:
     """Write the plan's files; refuse to overwrite files tuna did not render for this service."""
     owner = os.path.join(directory, OWNER_FILE)
     mine = _owner(plan.request.service_name, plan.provider)
@@ -114,7 +114,7 @@ def dry_run(request: DeployRequest, provider_name: str | None, directory: str | 
     plan = prepared.provider.plan(request)
     validated_by = prepared.provider.validate(plan)
     directory = directory or f"{plan.request.service_name}-{plan.provider}"
-    return DryRun(plan, directory, _write(plan, directory, force), validated_by, report,
+    return DryRun(plan, directory, write_files(plan, directory, force), validated_by, report,
                   not_checked)
 
 

@@ -110,7 +110,7 @@ def dry_run(request: DeployRequest, settings: HybridSettings, directory: str | N
 def _written(provider, plan, directory: str, leg: str, force: bool) -> deploying.DryRun:
     validated_by = provider.validate(plan)
     where = os.path.join(directory, leg)
-    return deploying.DryRun(plan, where, deploying._write(plan, where, force), validated_by)
+    return deploying.DryRun(plan, where, deploying.write_files(plan, where, force), validated_by)
 
 
 def deploy(store: StateStore, request: DeployRequest, settings: HybridSettings,
