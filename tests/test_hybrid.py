@@ -435,3 +435,18 @@ def test_a_cold_start_of_a_hybrid_service_at_zero_on_both_legs(tuna, tuna_env, f
     assert words[-1].startswith("serverless:ACTIVE") and "spot:SCALED_TO_ZERO" in words[-1]
     assert keys.read(f"{NAME}-router")  # the router's key, from its file: never printed
     assert keys.read(f"{NAME}-router") not in done.stdout + done.stderr
+
+
+def test_a_serverless_leg_refused_at_its_preflight_leaves_no_live_record(tuna, fake, skypilot,
+                                                                         sky_env, state_dir):
+    done = tuna(*DEPLOY, "--router", "local", env={**sky_env, "BASETEN_API_KEY": ""})
+    assert done.code == 1 and "BASETEN_API_KEY" in done.stderr
+    assert tuna("list", "--json").json() == [] and not fake.pushed and not skypilot.services
+    # Refused by the model check, after the parent was written: it is written off, as nothing
+    # remote exists.
+    big = tuna("deploy", "--model", "meta-llama/Llama-3.3-70B-Instruct", "--gpu", "L4",
+               "--serverless-provider", "baseten", "--hybrid", "--router", "local",
+               "--hf-secret", "hf", env={**sky_env, "HF_TOKEN": "hf_test"})
+    assert big.code in (1, 2) and "Traceback" not in big.stderr, big.stderr
+    assert tuna("list", "--json").json() == [] and not fake.pushed and not skypilot.services
+    assert [r["status"] for r in tuna("list", "--all", "--json").json()] == ["destroyed"]

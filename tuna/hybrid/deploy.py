@@ -10,7 +10,7 @@ import os
 from dataclasses import dataclass, replace
 
 from tuna import deploying, keys, registry
-from tuna.errors import Interrupted, NameTaken, PreflightFailed, UsageError
+from tuna.errors import Interrupted, NameTaken, PreflightFailed, TunaError, UsageError
 from tuna.hybrid import (PROVIDER, SPOT_PROVIDER, HybridSettings, leg_name, require_leg_name_room,
                          split_options)
 from tuna.models import DeploymentResult, DeployRequest, Record, Scaling, Status
@@ -147,6 +147,10 @@ def deploy(store: StateStore, request: DeployRequest, settings: HybridSettings,
         # A leg's own hint would name only that leg: the parent follows them all.
         raise Interrupted(f"interrupted; legs of {name} may still be deploying: `tuna status "
                           f"{name}` shows them, `tuna destroy {name}` removes them all") from None
+    except TunaError as exc:
+        if not store.legs(parent):  # refused before any leg existed: nothing remote to follow
+            store.update(parent.id, status=Status.DESTROYED, error=str(exc))
+        raise
 
 
 def _deploy_legs(store, parent, request, settings, spot, spot_check, ui, wait_timeout,
