@@ -113,8 +113,11 @@ def test_wording_a_new_user_meets(tuna):
     assert tuna("show-gpus", "--gpu", "NVIDIA L4").code == 0
     from tests.conftest import ROOT
 
+    from tuna import registry
+
     patterns = (ROOT / ".gitignore").read_text().split()  # every provider's render is ignored
-    assert {"*-baseten/", "*-runpod/", "*-modal/", "*-cloudrun/"} <= set(patterns)
+    renders = {f"*-{name}/" for name in registry.names()} | {"*-hybrid/"}
+    assert {"*-baseten/", "*-cloudrun/"} <= renders <= set(patterns)
 
 
 def test_cost_and_status_speak_in_whole_words(tuna, fake):
