@@ -73,3 +73,15 @@ def wait_until_ready(read_status: Callable[[], str], on_change: Callable[[str, f
             )
         pause = shortest / 2 if status in imminent else max(elapsed / 20, shortest)
         sleep(min(pause, longest, timeout_s - elapsed))
+
+
+def wait_until_gone(read_state: Callable[[], str], gone: frozenset[str], timeout_s: float,
+                    unconfirmed: str) -> None:
+    """After a delete: read until the provider's word is one of `gone`; past timeout_s, a
+    ProviderError saying `unconfirmed` (the record then stays live for the next destroy)."""
+    from tuna.errors import ProviderError
+
+    try:
+        wait_until_ready(read_state, lambda *_: None, timeout_s, gone, frozenset())
+    except WaitTimedOut:
+        raise ProviderError(f"{unconfirmed}; `tuna destroy` asks again") from None

@@ -39,7 +39,10 @@ def _reading(store: StateStore, service_name: str):
 
 def _minimums(store: StateStore, target: Target) -> int:
     """The replicas the service keeps up (a hybrid's model legs; its router's are always up)."""
-    legs = [leg for leg in store.legs(target.record) if not leg.service_name.endswith("-router")]
+    from tuna.hybrid import leg_name
+
+    router = leg_name(target.service_name, "router")
+    legs = [leg for leg in store.legs(target.record) if leg.service_name != router]
     return max(leg.request.scaling.min_replicas for leg in legs or [target.record])
 
 

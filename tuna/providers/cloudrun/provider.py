@@ -263,9 +263,5 @@ class CloudrunProvider(InferenceProvider):
         def read_status() -> str:
             return "GONE" if remote.get(cloud, name) is None else "DELETING"
 
-        try:
-            waiting.wait_until_ready(read_status, lambda *_: None, DELETE_TIMEOUT_S,
-                                     frozenset({"GONE"}), frozenset())
-        except waiting.WaitTimedOut:
-            raise ProviderError(f"Cloud Run has not confirmed that {name} is gone; "
-                                "`tuna destroy` asks again") from None
+        waiting.wait_until_gone(read_status, frozenset({"GONE"}), DELETE_TIMEOUT_S,
+                                f"Cloud Run has not confirmed that {name} is gone")

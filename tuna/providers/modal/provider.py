@@ -239,9 +239,5 @@ class ModalProvider(InferenceProvider):
         def read_state() -> str:
             return (remote.app_state(app_id) or "gone").upper()
 
-        try:
-            waiting.wait_until_ready(read_state, lambda *_: None, STOP_TIMEOUT_S,
-                                     frozenset({"STOPPED", "GONE"}), frozenset())
-        except waiting.WaitTimedOut:
-            raise ProviderError(f"Modal has not confirmed that app {app_id} stopped; "
-                                "`tuna destroy` asks again") from None
+        waiting.wait_until_gone(read_state, frozenset({"STOPPED", "GONE"}), STOP_TIMEOUT_S,
+                                f"Modal has not confirmed that app {app_id} stopped")
